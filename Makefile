@@ -1,0 +1,69 @@
+# Entry points for people and CI. `make demo` and `make test` are the two README commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+# molecule and ansible-test find this collection through the link made by `collection-link`,
+# and containers.podman through the `ansible` package installed in the venv.
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench build clean
+
+help:
+	@echo "make demo   - sandbox controller in podman, converge site.yml, create a demo stack"
+	@echo "make test   - lint, sanity, pytest, every molecule scenario"
+
+deps:  ## Debian packages the tests and the demo need (root)
+	bash tests/testhost/install-host-deps.sh
+
+$(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-test.txt
+	$(BIN)/pip install -q -e files/valet_os
+	touch $@
+
+venv: $(BIN)/ansible-playbook
+
+collection-link:
+	mkdir -p .collections/ansible_collections/valet
+	ln -sfn ../../.. .collections/ansible_collections/valet/openstack
+
+testhost: deps venv
+	bash tests/testhost/setup-podman.sh
+	bash tests/testhost/build-image.sh
+
+demo: testhost collection-link
+	bash tests/testhost/demo.sh
+
+demo-destroy: venv collection-link
+	cd molecule/.. && $(BIN)/molecule destroy -s default
+
+lint: venv collection-link
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv collection-link
+	cd .collections/ansible_collections/valet/openstack && \
+	  $(BIN)/ansible-test sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+	    --skip-test pep8 --skip-test pylint plugins/ || exit 1
+	cd .collections/ansible_collections/valet/openstack && \
+	  $(BIN)/ansible-test sanity --venv --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+	    --test pep8 --test pylint plugins/
+
+unit: venv collection-link
+	$(BIN)/pytest -q tests
+
+molecule: testhost collection-link
+	bash tests/molecule-suite.sh
+
+test: lint sanity unit molecule
+
+bench: venv collection-link
+	$(BIN)/python benchmarks/bench_filter.py
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path dist .
+
+clean:
+	rm -rf dist .pytest_cache tests/output
