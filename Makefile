@@ -15,7 +15,7 @@ help:
 	@echo "make test   - lint, sanity, pytest, every molecule scenario"
 
 deps:  ## Debian packages the tests and the demo need (root)
-	bash tests/testhost/install-host-deps.sh
+	bash tests/install-host-deps.sh
 
 $(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,13 +43,8 @@ demo-destroy: venv collection-link
 lint: venv collection-link
 	$(BIN)/ansible-lint --profile production
 
-sanity: venv collection-link
-	cd .collections/ansible_collections/valet/openstack && \
-	  $(BIN)/ansible-test sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	    --skip-test pep8 --skip-test pylint plugins/ || exit 1
-	cd .collections/ansible_collections/valet/openstack && \
-	  $(BIN)/ansible-test sanity --venv --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-	    --test pep8 --test pylint plugins/
+sanity: venv
+	bash tests/sanity.sh
 
 unit: venv collection-link
 	$(BIN)/pytest -q tests

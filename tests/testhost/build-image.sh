@@ -44,7 +44,7 @@ build_base() {
         { tail -n 20 "$CACHE/debootstrap-$base_hash.log" >&2; exit 1; }
     # apt lists and caches only make the image bigger; apt-get update runs in the build.
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-    tar -C "$root" -c . | podman import - "$BASE" >/dev/null
+    tar -C "$root" -c . | podman import -q - "$BASE" >/dev/null
     rm -rf "$root"
     log "base $BASE built in $(( $(date +%s) - start ))s"
 }
@@ -55,3 +55,39 @@ if [ "${1:-}" = "--base-only" ]; then
     echo "$BASE"
     exit 0
 fi
+
+# RUN steps need a working `podman run` (rlimit workaround where the sandbox needs it).
+"$HERE/setup-podman.sh" "$BASE" >&2
+
+EMULATOR=$REPO/tools/valet_api_emulator.py
+recipe_hash=$( {
+    echo "$BASE"
+    cat "$HERE/Containerfile" "$HERE/debconf-preseed.txt" "$HERE/testhost-init" "$HERE/testhost-up" "$0"
+    [ -f "$EMULATOR" ] && cat "$EMULATOR" || echo "no emulator"
+} | hash_of)
+TAG=$IMAGE:$recipe_hash
+if podman image exists "$TAG"; then
+    podman tag "$TAG" "$IMAGE:latest"
+    log "$TAG cached"
+    echo "$TAG"
+    exit 0
+fi
+
+start=$(date +%s)
+ctx=$CACHE/context-$recipe_hash
+rm -rf "$ctx"; mkdir -p "$ctx/emulator"
+cp "$HERE/Containerfile" "$HERE/debconf-preseed.txt" "$HERE/testhost-init" "$HERE/testhost-up" "$ctx/"
+if [ -f "$EMULATOR" ]; then
+    cp "$EMULATOR" "$ctx/emulator/"
+else
+    log "no $EMULATOR yet: molecule prepare copies it in at container start"
+fi
+log "building $TAG (log: $CACHE/build-$recipe_hash.log)"
+if ! podman build --build-arg "BASE=$BASE" -t "$TAG" -t "$IMAGE:latest" -f "$ctx/Containerfile" "$ctx" \
+        >"$CACHE/build-$recipe_hash.log" 2>&1; then
+    tail -n 40 "$CACHE/build-$recipe_hash.log" >&2
+    exit 1
+fi
+rm -rf "$ctx"
+log "$TAG built in $(( $(date +%s) - start ))s ($(podman image inspect "$TAG" --format '{{.Size}}' | awk '{printf "%.2f GB", $1/1e9}'))"
+echo "$TAG"

@@ -1,0 +1,251 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Valet OpenStack contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: oslo_ini
+short_description: Change one option of an oslo.config INI file, keeping everything else byte for byte
+version_added: 1.0.0
+description:
+  - Sets a scalar option, adds a member to a comma-separated list option, or adds a line to a
+    multi-valued option of an oslo.config file (C(nova.conf), C(heat.conf)).
+  - Comments, blank lines, spacing, other keys, duplicated keys and sections, CRLF line endings and a
+    missing final newline are kept exactly as they are.
+  - Every change is recorded in a JSON O(ledger) so that O(state=absent) removes exactly what this module
+    added and restores what it replaced. Without a ledger record, O(state=absent) removes only our list
+    member, our multi-valued line, or a scalar option whose value equals O(value).
+  - The file is parsed with the same rules as oslo.config; a syntax error fails with C(<path>: line N: <reason>).
+author:
+  - Valet OpenStack contributors
+options:
+  path:
+    description: Path of the oslo.config file.
+    type: path
+    required: true
+  section:
+    description: Section name, without brackets (for example V(DEFAULT) or V(filter_scheduler)).
+    type: str
+    required: true
+  option:
+    description: Option name.
+    type: str
+    required: true
+  value:
+    description:
+      - The value (O(kind=scalar)), the list member (O(kind=list)) or the line value (O(kind=multi)).
+      - Required except with O(state=absent) and O(kind=scalar).
+    type: str
+  kind:
+    description:
+      - V(scalar) sets C(option = value); with duplicated keys the last one, the one oslo.config uses, is set.
+      - V(list) treats the value as a comma-separated list and adds O(value) as a member.
+      - V(multi) treats the option as multi-valued (one C(option = value) line per value) and adds a line
+        after the last existing line of the option.
+    type: str
+    choices: [scalar, list, multi]
+    default: scalar
+  state:
+    description:
+      - V(present) makes sure our value is there.
+      - V(absent) removes what this module added (see the ledger) and nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+  position:
+    description:
+      - Only with O(kind=list). V(last) moves our member to the end of the list if it is elsewhere.
+        When not given, V(any) is used.
+    type: str
+    choices: [any, last]
+  default:
+    description:
+      - Only with O(kind=list) or O(kind=multi). The members or lines the option implicitly has when it is
+        absent from the file. When the option must be created they are written together with ours, so that
+        the service keeps them.
+    type: list
+    elements: str
+  secret:
+    description: The value and the previous value are masked in the output and in the diff.
+    type: bool
+    default: false
+  ledger:
+    description:
+      - JSON file recording what was changed, per file, section and option. Created with mode 0600.
+    type: path
+    default: /var/lib/valet_openstack/ini_ledger.json
+  create:
+    description: Create the file if it does not exist. When false a missing file is an error.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - The file is written atomically; its owner, group and mode are kept.
+'''
+
+EXAMPLES = r'''
+- name: Add the Valet plugin directory to Heat's plugin_dirs
+  valet.openstack.oslo_ini:
+    path: /etc/heat/heat.conf
+    section: DEFAULT
+    option: plugin_dirs
+    kind: list
+    value: /usr/lib/python3/dist-packages/valet_os/heat
+
+- name: Make ValetFilter the last enabled Nova filter
+  valet.openstack.oslo_ini:
+    path: /etc/nova/nova.conf
+    section: filter_scheduler
+    option: enabled_filters
+    kind: list
+    position: last
+    value: ValetFilter
+    default: [ComputeFilter, ComputeCapabilitiesFilter, ImagePropertiesFilter,
+              ServerGroupAntiAffinityFilter, ServerGroupAffinityFilter]
+
+- name: Make the Valet filter available, keeping Nova's own filters
+  valet.openstack.oslo_ini:
+    path: /etc/nova/nova.conf
+    section: filter_scheduler
+    option: available_filters
+    kind: multi
+    value: valet_os.nova.valet_filter.ValetFilter
+    default: [nova.scheduler.filters.all_filters]
+
+- name: Store the Valet password
+  valet.openstack.oslo_ini:
+    path: /etc/nova/nova.conf
+    section: valet
+    option: admin_password
+    value: "{{ valet_password }}"
+    secret: true
+
+- name: Remove what we added
+  valet.openstack.oslo_ini:
+    path: /etc/nova/nova.conf
+    section: filter_scheduler
+    option: enabled_filters
+    kind: list
+    value: ValetFilter
+    state: absent
+'''
+
+RETURN = r'''
+msg:
+  description: What was done.
+  returned: always
+  type: str
+  sample: member added
+previous:
+  description:
+    - The value before the change (scalar), the list members (list) or all the lines' values (multi).
+      Null when the option was absent. Masked when O(secret=true).
+  returned: always
+  type: raw
+  sample: [ComputeFilter, ImagePropertiesFilter]
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import (
+    IniError, MASK, apply_change, decode, encode, load_ledger, mask, option_values, save_ledger, validate)
+
+
+def _write(module, path, data, existed):
+    fd, tmp = tempfile.mkstemp(prefix='.oslo_ini.', dir=os.path.dirname(path) or '.')
+    with os.fdopen(fd, 'wb') as handle:
+        handle.write(data)
+    # atomic_move copies owner, group and mode from the file it replaces.
+    module.atomic_move(tmp, path)
+    if not existed:
+        os.chmod(path, 0o640)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            section=dict(type='str', required=True),
+            option=dict(type='str', required=True),
+            value=dict(type='str'),
+            kind=dict(type='str', default='scalar', choices=['scalar', 'list', 'multi']),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            position=dict(type='str', choices=['any', 'last']),
+            default=dict(type='list', elements='str'),
+            secret=dict(type='bool', default=False),
+            ledger=dict(type='path', default='/var/lib/valet_openstack/ini_ledger.json'),
+            create=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params['path']
+    secrets = []
+    if params['secret'] and params['value']:
+        secrets.append(params['value'])
+        module.no_log_values.add(params['value'])
+    try:
+        validate(params)
+        existed = os.path.exists(path)
+        if not existed and not params['create']:
+            raise IniError('%s does not exist' % path)
+        text = ''
+        if existed:
+            with open(path, 'rb') as handle:
+                text = decode(handle.read())
+        ledger = load_ledger(params['ledger'])
+        key = os.path.abspath(path)
+        result = apply_change(text, path, params, ledger['files'].get(key))
+    except (IniError, IOError, OSError) as exc:
+        module.fail_json(msg=mask(to_native(exc), secrets))
+
+    previous = result.previous
+    if params['secret']:
+        # Whatever the option holds before or after (ours, the operator's, one
+        # restored from the ledger) is a secret too.
+        for item in (option_values(text, path, params['section'], params['option'])
+                     + option_values(result.text, path, params['section'], params['option'])):
+            if item:
+                secrets.append(item)
+                module.no_log_values.add(item)
+        if previous is not None:
+            previous = [MASK] * len(previous) if isinstance(previous, list) else MASK
+
+    out = dict(changed=result.changed, msg=result.msg, previous=previous)
+    if module._diff:
+        out['diff'] = dict(before=mask(text, secrets), after=mask(result.text, secrets),
+                           before_header=path, after_header=path)
+
+    if not module.check_mode:
+        try:
+            if result.changed:
+                _write(module, path, encode(result.text), existed)
+            new_files = dict(ledger['files'])
+            if result.ledger['sections'] or result.ledger['options']:
+                new_files[key] = result.ledger
+            else:
+                new_files.pop(key, None)
+            if new_files != ledger['files']:
+                ledger['files'] = new_files
+                save_ledger(params['ledger'], ledger)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg=mask(to_native(exc), secrets))
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Valet OpenStack collection contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: valet_verify
+short_description: Prove that Heat or Nova really loads the Valet plugins
+version_added: 1.0.0
+description:
+  - Runs a probe in the interpreter of the service (Heat or Nova may live in the system Python
+    or in a virtualenv, not the Python running Ansible). The probe loads the service configuration
+    with the service's own oslo.config options and the plugin loading the service does at start.
+  - For Heat it checks that C(ATT::Valet::GroupAssignment) is in the global resource registry, that
+    C(stack_scheduler_hints) is true and that the C(valet.lifecycle_plugin) entry point is a
+    LifecyclePlugin that Heat's lifecycle plugin utilities use.
+  - For Nova it checks that C(valet_os.nova.valet_filter.ValetFilter) is in C(available_filters),
+    last in C(enabled_filters), and that Nova's host filter handler loads every enabled filter
+    (what nova-scheduler does at start).
+  - Then it waits up to O(settle_timeout) seconds for the service process to run and to log its
+    start, and fails on any error line about Valet logged since O(log_offset).
+  - With O(expect=absent) it proves an uninstall left nothing registered and the service still starts.
+  - The module only reads; it never returns values from the configuration other than the checked options.
+author:
+  - Valet OpenStack collection contributors
+options:
+  component:
+    description: Which service to verify.
+    type: str
+    required: true
+    choices: [heat, nova]
+  config_file:
+    description:
+      - Service configuration file. A C(<config_file>.d) directory next to it is read too.
+      - Defaults to C(/etc/heat/heat.conf) or C(/etc/nova/nova.conf).
+    type: path
+  python:
+    description: Interpreter the service runs with (it must import C(heat) or C(nova)).
+    type: path
+    default: /usr/bin/python3
+  service_name:
+    description:
+      - Program name to look for in C(/proc/*/cmdline).
+      - Defaults to C(heat-engine) or C(nova-scheduler).
+    type: str
+  log_file:
+    description:
+      - Service log file. Defaults to C(/var/log/heat/heat-engine.log) or C(/var/log/nova/nova-scheduler.log).
+      - Set to an empty string to skip the log checks (service logging elsewhere).
+    type: path
+  log_offset:
+    description:
+      - Byte offset in O(log_file) where the examined part starts, normally the file size recorded
+        just before the service was restarted. If the file is now shorter (rotated), it is read from the start.
+    type: int
+    default: 0
+  option_style:
+    description:
+      - V(modern) for C([filter_scheduler]) options, V(legacy) for the juno C([DEFAULT]) names
+        C(scheduler_available_filters) / C(scheduler_default_filters); with V(legacy) the module
+        also checks that the installed Nova still reads those deprecated names. Nova only.
+    type: str
+    choices: [modern, legacy]
+    default: modern
+  expect:
+    description: V(present) after install, V(absent) after uninstall.
+    type: str
+    choices: [present, absent]
+    default: present
+  check_process:
+    description: Whether to check the process and its log (false to verify the configuration alone).
+    type: bool
+    default: true
+  settle_timeout:
+    description:
+      - Seconds to keep re-checking the process and the log until the service has started.
+      - The module returns as soon as the service is up or an error line shows up.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same checks in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The probe needs only the service's own Python packages; C(psutil) or C(pgrep) are not used.
+'''
+
+EXAMPLES = r'''
+- name: Verify Heat registered Valet (Heat in a virtualenv)
+  valet.openstack.valet_verify:
+    component: heat
+    python: /opt/heat/bin/python
+    log_offset: "{{ heat_log_size_before_restart }}"
+
+- name: Verify nova-scheduler loads ValetFilter with juno option names
+  valet.openstack.valet_verify:
+    component: nova
+    option_style: legacy
+    settle_timeout: 120
+
+- name: Verify the uninstall left nothing behind
+  valet.openstack.valet_verify:
+    component: nova
+    expect: absent
+'''
+
+RETURN = r'''
+ok:
+  description: Whether every check passed (the module fails otherwise).
+  returned: always
+  type: bool
+component:
+  description: The verified component.
+  returned: always
+  type: str
+  sample: heat
+version:
+  description: Version of the installed service package, as the service reports it.
+  returned: when the probe could import the service
+  type: str
+  sample: 27.0.1
+checks:
+  description: Each check with its result and a human-readable detail.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Check name (config, resource_registry, lifecycle_plugin, stack_scheduler_hints,
+        legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started).
+      type: str
+    ok:
+      description: Result.
+      type: bool
+    detail:
+      description: What was found, with file paths.
+      type: str
+  sample:
+    - name: resource_registry
+      ok: true
+      detail: "ATT::Valet::GroupAssignment registered by heat.engine.plugins.GroupAssignment"
+msg:
+  description: Summary; on failure the failed checks and why.
+  returned: always
+  type: str
+'''
+
+import json
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
+
+DEFAULTS = {
+    'heat': {'config_file': '/etc/heat/heat.conf', 'service_name': 'heat-engine',
+             'log_file': '/var/log/heat/heat-engine.log'},
+    'nova': {'config_file': '/etc/nova/nova.conf', 'service_name': 'nova-scheduler',
+             'log_file': '/var/log/nova/nova-scheduler.log'},
+}
+
+
+def probe_source():
+    # The probe is shipped to the service's interpreter as text: read it through the
+    # loader (works from the AnsiballZ zip as well as from a checkout).
+    loader = getattr(valet_probe, '__loader__', None)
+    source = loader.get_source(valet_probe.__name__) if loader is not None else None
+    if not source:
+        with open(valet_probe.__file__) as f:
+            source = f.read()
+    return source
+
+
+def run_probe(module, params):
+    args = {k: params[k] for k in ('component', 'config_file', 'expect', 'option_style')}
+    rc, out, err = module.run_command([params['python'], '-c', probe_source(), json.dumps(args)])
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = ' '.join(err.strip().splitlines()[-3:])
+        return {'checks': [{'name': 'probe', 'ok': False,
+                            'detail': '%s exited %d without a report: %s' % (params['python'], rc, tail)}]}
+
+
+def watch_service(params, info_logged):
+    """Process and log checks, retried until the service is up, an error shows, or time is out."""
+    component, log_file = params['component'], params['log_file']
+    deadline = time.monotonic() + params['settle_timeout']
+    # Wait for the start line only where the service logs it at the configured level.
+    want_start = bool(log_file) and info_logged is not False
+    while True:
+        pids = valet_probe.find_processes(params['service_name'])
+        log = None
+        if log_file and os.path.exists(log_file):
+            log = valet_probe.scan_log(log_file, params['log_offset'], component)
+        up = pids and (not want_start or (log and log['started']))
+        if up or (log and log['offending']) or time.monotonic() >= deadline:
+            break
+        time.sleep(1)
+
+    checks = [{'name': 'process', 'ok': bool(pids), 'detail':
+               '%s running as pid %s' % (params['service_name'], ', '.join(map(str, pids))) if pids else
+               'no process named %s in /proc after %ss' % (params['service_name'], params['settle_timeout'])}]
+    if not log_file:
+        return checks + [{'name': 'log_errors', 'ok': True, 'detail': 'log checks skipped (log_file empty)'}]
+    if log is None:
+        return checks + [{'name': 'log_errors', 'ok': False, 'detail': '%s does not exist' % log_file}]
+    where = '%s since byte %d (%d lines%s)' % (log_file, params['log_offset'], log['lines'],
+                                              ', file was rotated: read from 0' if log['rotated'] else '')
+    checks.append({'name': 'log_errors', 'ok': not log['offending'],
+                   'detail': '%s: %s' % (log_file, log['offending']) if log['offending'] else
+                   'no error about Valet in %s' % where})
+    start = valet_probe.START_LINE[component].pattern
+    if want_start:
+        checks.append({'name': 'log_started', 'ok': log['started'], 'detail':
+                       'start line "%s" found in %s' % (start, where) if log['started'] else
+                       'no start line "%s" in %s after %ss' % (start, where, params['settle_timeout'])})
+    else:
+        checks.append({'name': 'log_started', 'ok': True, 'detail':
+                       'start line "%s" not expected: INFO is off for %s in the config'
+                       % (start, valet_probe.START_LOGGER[component])})
+    if component == 'heat' and log['started']:
+        # heat-engine logged its registry at INFO, so ours must be in it (or not, if absent)
+        present = params['expect'] == 'present'
+        checks.append({'name': 'log_registered', 'ok': log['registered'] == present, 'detail':
+                       '%s registration %s in %s' % (valet_probe.HEAT_RESOURCE,
+                                                     'logged' if log['registered'] else 'not logged', where)})
+    elif component == 'heat':
+        checks.append({'name': 'log_registered', 'ok': True, 'detail':
+                       'Heat logged no "Registered:" line at the configured level: registration not visible in %s'
+                       % where})
+    return checks
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            component=dict(type='str', required=True, choices=['heat', 'nova']),
+            config_file=dict(type='path'),
+            python=dict(type='path', default='/usr/bin/python3'),
+            service_name=dict(type='str'),
+            log_file=dict(type='path'),
+            log_offset=dict(type='int', default=0),
+            option_style=dict(type='str', default='modern', choices=['modern', 'legacy']),
+            expect=dict(type='str', default='present', choices=['present', 'absent']),
+            check_process=dict(type='bool', default=True),
+            settle_timeout=dict(type='int', default=60),
+        ),
+        supports_check_mode=True,
+    )
+    params = dict(module.params)
+    for key, value in DEFAULTS[params['component']].items():
+        if params[key] is None:
+            params[key] = value
+
+    result = {'changed': False, 'component': params['component'], 'version': None, 'checks': []}
+    if not os.path.isfile(params['config_file']):
+        result['checks'].append({'name': 'config', 'ok': False, 'detail': '%s does not exist' % params['config_file']})
+    elif not os.access(params['python'], os.X_OK):
+        result['checks'].append({'name': 'probe', 'ok': False,
+                                 'detail': 'python %s is not an executable' % params['python']})
+    else:
+        report = run_probe(module, params)
+        result['version'] = report.get('version')
+        result['checks'] = report['checks']
+        if params['check_process']:
+            result['checks'] += watch_service(params, report.get('info_logged'))
+
+    failed = [c for c in result['checks'] if not c['ok']]
+    result['ok'] = not failed
+    if failed:
+        result['msg'] = '%s verification failed (%s, python %s, expect=%s): %s' % (
+            params['component'], params['config_file'], params['python'], params['expect'], '; '.join('%s: %s' % (c['name'], c['detail']) for c in failed))
+        module.fail_json(**result)
+    result['msg'] = '%s %s: all %d checks passed (expect=%s)' % (
+        params['component'], result['version'], len(result['checks']), params['expect'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

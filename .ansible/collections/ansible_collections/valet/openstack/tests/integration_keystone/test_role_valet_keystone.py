@@ -1,0 +1,153 @@
+"""roles/valet_keystone run with ansible-playbook against the real Keystone fixture."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3 as ks_v3
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = """\
+- name: Valet identity footprint
+  hosts: keystone_admin_host
+  gather_facts: false
+  roles:
+    - role: valet.openstack.valet_keystone
+"""
+# No interpreter for localhost on purpose: the role must pick the one that can import keystoneclient.
+INVENTORY = "[all]\nkeystone_admin_host ansible_connection=local\n"
+
+
+@pytest.fixture(scope="module")
+def collections_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collections")
+    os.makedirs(root / "ansible_collections" / "valet")
+    os.symlink(REPO, root / "ansible_collections" / "valet" / "openstack")
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def kc(keystone):
+    client = keystone.admin_client()
+    if not client.projects.list(name="service", domain="default"):
+        client.projects.create("service", "default")
+    return client
+
+
+@pytest.fixture
+def role_vars(keystone):
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "valet_keystone_auth": keystone.auth_dict(),
+        "valet_keystone_region": keystone.region,
+        "valet_keystone_user_name": "valet-%s" % tag,
+        "valet_keystone_password": "role-pw-%s" % tag,
+        "valet_keystone_service_name": "valet-%s" % tag,
+        "valet_keystone_service_type": "valet-%s" % tag,
+        "valet_keystone_api_url": "http://192.0.2.20:8090/v1",
+        "valet_keystone_delegate_to": "keystone_admin_host",
+    }
+
+
+def play(tmp_path, collections_root, extra_vars):
+    """Run the role; return (json callback output, raw output)."""
+    (tmp_path / "site.yml").write_text(PLAYBOOK)
+    (tmp_path / "hosts.ini").write_text(INVENTORY)
+    (tmp_path / "vars.json").write_text(json.dumps(extra_vars))
+    env = dict(os.environ,
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=collections_root,
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+         "-i", str(tmp_path / "hosts.ini"), str(tmp_path / "site.yml"),
+         "-e", "@" + str(tmp_path / "vars.json")],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    try:
+        return json.loads(proc.stdout), proc.stdout + proc.stderr
+    except ValueError:
+        raise AssertionError("ansible-playbook did not print JSON:\n" + proc.stdout + proc.stderr)
+
+
+def stats(out):
+    return out["stats"]["keystone_admin_host"]
+
+
+def failure(out):
+    """(task name, msg) of the failed task."""
+    for task in out["plays"][0]["tasks"]:
+        res = task["hosts"].get("keystone_admin_host", {})
+        if res.get("failed") and not res.get("ignored"):
+            return task["task"]["name"], res.get("msg", "")
+    return None
+
+
+def footprint(kc, role_vars):
+    users = kc.users.list(name=role_vars["valet_keystone_user_name"], domain="default")
+    services = kc.services.list(name=role_vars["valet_keystone_service_name"])
+    endpoints = kc.endpoints.list(service=services[0]) if services else []
+    return users, services, endpoints
+
+
+def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collections_root, tmp_path):
+    out, raw = play(tmp_path, collections_root, role_vars)
+    assert stats(out)["failures"] == 0, failure(out)
+    assert stats(out)["changed"] >= 1
+    users, services, endpoints = footprint(kc, role_vars)
+    assert len(users) == 1 and len(services) == 1
+    assert sorted((e.interface, e.url) for e in endpoints) == [
+        ("admin", "http://192.0.2.20:8090/v1"), ("internal", "http://192.0.2.20:8090/v1"),
+        ("public", "http://192.0.2.20:8090/v1")]
+    auth = ks_v3.Password(auth_url=keystone.auth_url, username=role_vars["valet_keystone_user_name"],
+                          password=role_vars["valet_keystone_password"], user_domain_id="default",
+                          project_name="service", project_domain_id="default")
+    assert ks_session.Session(auth=auth).get_token()
+    assert role_vars["valet_keystone_password"] not in raw
+    assert keystone.admin_password not in raw
+
+    out, raw = play(tmp_path, collections_root, role_vars)
+    assert stats(out)["failures"] == 0, failure(out)
+    assert stats(out)["changed"] == 0
+
+    # one override moves only the public endpoint, in place
+    ids = {e.interface: e.id for e in endpoints}
+    out, _ = play(tmp_path, collections_root,
+                  dict(role_vars, valet_keystone_public_url="https://valet.example.org/v1"))
+    assert stats(out)["failures"] == 0, failure(out)
+    assert stats(out)["changed"] == 1
+    now = {e.interface: (e.id, e.url) for e in footprint(kc, role_vars)[2]}
+    assert now["public"] == (ids["public"], "https://valet.example.org/v1")
+    assert now["internal"] == (ids["internal"], "http://192.0.2.20:8090/v1")
+
+    absent = {k: v for k, v in role_vars.items() if k != "valet_keystone_password"}
+    absent["valet_keystone_state"] = "absent"
+    out, _ = play(tmp_path, collections_root, absent)
+    assert stats(out)["failures"] == 0, failure(out)
+    assert footprint(kc, role_vars) == ([], [], [])
+    with pytest.raises(ks_exc.Unauthorized):
+        ks_session.Session(auth=auth).get_token()
+
+
+@pytest.mark.parametrize("change, variable", [
+    ({"valet_keystone_password": ""}, "valet_keystone_password"),
+    ({"valet_keystone_api_url": "http://192.0.2.20:99999/v1"}, "valet_keystone_api_url"),
+    ({"valet_keystone_api_url": "192.0.2.20:8090/v1"}, "valet_keystone_api_url"),
+    ({"valet_keystone_admin_url": "ftp://192.0.2.20/v1"}, "valet_keystone_admin_url"),
+    ({"valet_keystone_region": ""}, "valet_keystone_region"),
+    ({"valet_keystone_auth": {}}, "valet_keystone_auth"),
+    ({"valet_keystone_state": "gone"}, "valet_keystone_state"),
+])
+def test_wrong_input_fails_before_any_change(kc, role_vars, collections_root, tmp_path, change, variable):
+    before = len(kc.endpoints.list())
+    out, raw = play(tmp_path, collections_root, dict(role_vars, **change))
+    assert stats(out)["failures"] == 1
+    name, msg = failure(out)
+    assert variable in msg, (name, msg)
+    assert stats(out)["changed"] == 0
+    assert footprint(kc, role_vars) == ([], [], [])
+    assert len(kc.endpoints.list()) == before

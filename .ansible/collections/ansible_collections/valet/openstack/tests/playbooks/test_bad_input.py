@@ -1,0 +1,239 @@
+"""Wrong inputs stop playbooks/site.yml before anything changes, with a message naming the culprit.
+
+Each case runs ansible-playbook for real against localhost (connection local). Every path the role
+would touch lives in the test's tmp dir; the test proves rc != 0, that the message names the
+variable or the file, that the tmp tree is byte-identical afterwards (config files untouched, no
+ledger, no backup, no staged source) and that valet-openstack is installed exactly as before.
+
+`python tests/playbooks/test_bad_input.py` renders docs/bad-input.md from the messages the last
+pytest run saw (tests/output/bad_input.jsonl).
+"""
+
+import json
+import os
+import socket
+import sys
+
+import pytest
+
+from conftest import REPO, VENV, failure_messages, package_state
+
+RECORD = os.path.join(REPO, "tests", "output", "bad_input.jsonl")
+
+
+def closed_port():
+    """A loopback port with no listener (bound then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _missing_conf(c):
+    c.heat_conf.unlink()
+
+
+def _broken_conf(c):
+    c.nova_conf.write_text("[DEFAULT]\ndebug = False\n[filter_scheduler\nenabled_filters = ComputeFilter\n")
+
+
+def _conf_is_dir(c):
+    c.heat_conf.unlink()
+    c.heat_conf.mkdir()
+
+
+def _no_groups(c):
+    c.groups = {"controllers": ["localhost"]}
+
+
+def _empty_venv(c):
+    (c.tmp / "venv").mkdir()
+    c.vars["valet_openstack_venv"] = str(c.tmp / "venv")
+
+
+def _stray_host(c):
+    # A host outside both groups, reached by widening the play's host pattern.
+    c.groups = {"heat_engine": ["ctl1"]}
+    c.hostvars = {"stray": {}}
+    c.vars["valet_site_controllers"] = "all"
+
+
+# id, what is wrong (for docs/bad-input.md), extra vars, setup, substrings the message must contain
+CASES = [
+    ("missing-password", "`valet_openstack_admin_password` empty on a nova-scheduler host",
+     {"valet_openstack_admin_password": ""}, None,
+     ["valet_openstack_admin_password is required", "nova_scheduler"]),
+    ("url-no-scheme", "`valet_openstack_api_url: valet-api:8090/v1` (no scheme)",
+     {"valet_openstack_api_url": "valet-api:8090/v1"}, None,
+     ["valet_openstack_api_url", "valet-api:8090/v1", "http or https"]),
+    ("url-port-range", "`valet_openstack_api_url: http://valet-api:70000/v1` (port out of range)",
+     {"valet_openstack_api_url": "http://valet-api:70000/v1"}, None,
+     ["valet_openstack_api_url", "1-65535"]),
+    ("url-port-zero", "`valet_openstack_api_url: http://valet-api:0/v1`",
+     {"valet_openstack_api_url": "http://valet-api:0/v1"}, None,
+     ["valet_openstack_api_url", "1-65535"]),
+    ("auth-url-scheme", "`valet_openstack_admin_auth_url: ftp://keystone/v3`",
+     {"valet_openstack_admin_auth_url": "ftp://keystone/v3"}, None,
+     ["valet_openstack_admin_auth_url", "http or https"]),
+    ("failure-mode", "`valet_openstack_failure_mode: explode`",
+     {"valet_openstack_failure_mode": "explode"}, None,
+     ["valet_openstack_failure_mode", "reject", "yield"]),
+    ("option-style", "`valet_openstack_nova_option_style: juno`",
+     {"valet_openstack_nova_option_style": "juno"}, None,
+     ["valet_openstack_nova_option_style", "modern", "legacy"]),
+    ("install-mode", "`valet_openstack_install_mode: editable`",
+     {"valet_openstack_install_mode": "editable"}, None,
+     ["valet_openstack_install_mode", "production", "development"]),
+    ("state", "`valet_openstack_state: removed`",
+     {"valet_openstack_state": "removed"}, None,
+     ["valet_openstack_state", "present", "absent"]),
+    ("negative-timeout", "`valet_openstack_connect_timeout: -1`",
+     {"valet_openstack_connect_timeout": -1}, None,
+     ["valet_openstack_connect_timeout", "> 0"]),
+    ("zero-settle-timeout", "`valet_openstack_settle_timeout: 0`",
+     {"valet_openstack_settle_timeout": 0}, None,
+     ["valet_openstack_settle_timeout", "> 0"]),
+    ("retries-not-int", "`valet_openstack_retries: many`",
+     {"valet_openstack_retries": "many"}, None,
+     ["valet_openstack_retries", "int"]),
+    ("negative-retries", "`valet_openstack_retries: -2`",
+     {"valet_openstack_retries": -2}, None,
+     ["valet_openstack_retries", ">= 0"]),
+    ("empty-username", "`valet_openstack_admin_username: ''` on a nova-scheduler host",
+     {"valet_openstack_admin_username": ""}, None,
+     ["valet_openstack_admin_username must not be empty"]),
+    ("venv-missing", "`valet_openstack_venv` pointing to a directory that does not exist",
+     {"valet_openstack_venv": "/nonexistent/venvs/heat-27"}, None,
+     ["valet_openstack_venv", "/nonexistent/venvs/heat-27", "does not exist"]),
+    ("venv-no-python", "`valet_openstack_venv` is a directory without `bin/python`",
+     {}, _empty_venv,
+     ["valet_openstack_venv", "bin/python is missing"]),
+    ("no-groups", "inventory without a `heat_engine` or `nova_scheduler` group",
+     {}, _no_groups,
+     ["valet_openstack_heat_group", "heat_engine", "nova_scheduler", "nothing to roll out"]),
+    ("stray-host", "a host in neither group reached by the play (`valet_site_controllers: all`)",
+     {}, _stray_host,
+     ["stray is neither in group 'heat_engine'", "valet_openstack_heat_group"]),
+    ("conf-is-dir", "`valet_openstack_heat_conf` is a directory",
+     {}, _conf_is_dir,
+     ["valet_openstack_heat_conf", "is a directory"]),
+    ("conf-missing", "heat.conf does not exist",
+     {}, _missing_conf,
+     ["valet_openstack_heat_conf", "heat.conf does not exist"]),
+    ("conf-syntax", "nova.conf with a syntax error (`[filter_scheduler` without `]`)",
+     {}, _broken_conf,
+     ["valet_openstack_nova_conf", "nova.conf: line 3"]),
+    ("service-missing", "`valet_openstack_nova_service: nova-schedulr` (no such service)",
+     {"valet_openstack_nova_service": "nova-schedulr"}, None,
+     ["nova-schedulr", "valet_openstack_nova_service", "not found"]),
+]
+
+
+def record(case_id, what, msg):
+    os.makedirs(os.path.dirname(RECORD), exist_ok=True)
+    with open(RECORD, "a") as f:
+        f.write(json.dumps({"id": case_id, "input": what, "message": msg}) + "\n")
+
+
+def assert_stopped_cleanly(controller, proc, expected, before, pkg_before):
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    msgs = failure_messages(proc.stdout)
+    assert msgs, output
+    joined = " | ".join(msgs)
+    for text in expected:
+        assert text in joined, "%r not in %r" % (text, joined)
+    # Nothing changed: same files with the same bytes, no ledger / backup / staged source.
+    assert controller.snapshot() == before
+    assert package_state() == pkg_before
+    # The rollout never started.
+    assert "Backup |" not in proc.stdout and "Install |" not in proc.stdout
+    # For the docs: the tmp dir and the test venv as an operator would see them.
+    return msgs[0].replace(str(controller.tmp), "/etc/x").replace(VENV, "/openstack/venvs/heat-27")
+
+
+@pytest.mark.parametrize("case_id,what,extra,setup,expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_stops_before_any_change(controller, case_id, what, extra, setup, expected):
+    if setup:
+        setup(controller)
+    before = controller.snapshot()
+    pkg_before = package_state()
+    proc = controller.run(extra=extra)
+    msg = assert_stopped_cleanly(controller, proc, expected, before, pkg_before)
+    record(case_id, what, msg)
+
+
+def test_unreachable_valet_api(controller):
+    port = closed_port()
+    controller.vars["valet_openstack_api_url"] = "http://127.0.0.1:%d/v1" % port
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(controller, proc,
+                                 ["valet_openstack_api_url", "127.0.0.1:%d" % port, "does not answer"],
+                                 before, pkg_before)
+    record("api-unreachable", "valet-api not listening at `valet_openstack_api_url`", msg)
+
+
+@pytest.fixture
+def emulator():
+    from valet_api_emulator import ValetApiEmulator
+    emu = ValetApiEmulator()
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+def test_one_bad_host_stops_every_host(controller, emulator):
+    """ctl1 (heat) passes preflight, ctl2 (nova) cannot get a token: ctl1 is not touched either."""
+    controller.groups = {"heat_engine": ["ctl1"], "nova_scheduler": ["ctl2"]}
+    controller.vars["valet_openstack_api_url"] = emulator.url
+    controller.vars["valet_openstack_admin_auth_url"] = "http://127.0.0.1:%d/v3" % closed_port()
+    # Per-host values go to the inventory (extra vars would win over them). ctl1 carries only
+    # Heat: without a password it skips the Keystone check, so it passes preflight.
+    del controller.vars["valet_openstack_admin_password"]
+    controller.hostvars = {"ctl2": {"valet_openstack_admin_password": "valet-test-pw"}}
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    assert_stopped_cleanly(controller, proc, ["ctl2: Keystone at", "did not issue a token"],
+                           before, pkg_before)
+    assert "ctl1: " not in " ".join(failure_messages(proc.stdout))
+    # Both hosts asked valet-api for its versions: ctl1 was healthy and still was not changed.
+    assert [r["path"] for r in emulator.requests].count("/") == 2
+
+
+def test_keystone_rejects_the_valet_password(controller, emulator, keystone):
+    keystone.create_service_user("valet", "the-right-password")
+    controller.vars.update({
+        "valet_openstack_api_url": emulator.url,
+        "valet_openstack_admin_auth_url": keystone.auth_url,
+        "valet_openstack_admin_password": "a-wrong-password",
+    })
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(controller, proc,
+                                 ["valet_openstack_admin_password", "did not issue a token", "'valet'",
+                                  "status 401"], before, pkg_before)
+    assert "a-wrong-password" not in proc.stdout + proc.stderr
+    record("keystone-rejects", "Keystone rejects the Valet user's password", msg)
+
+
+def render(path=os.path.join(REPO, "docs", "bad-input.md")):
+    """docs/bad-input.md from the messages recorded by the last run (last message per case wins)."""
+    rows = {}
+    with open(RECORD) as f:
+        for line in f:
+            row = json.loads(line)
+            rows[row["id"]] = row
+    lines = ["# Wrong inputs and what the playbook says", "",
+             "Generated by `python tests/playbooks/test_bad_input.py` from what "
+             "`tests/playbooks/test_bad_input.py` saw; every case stops `playbooks/site.yml` "
+             "before anything changes.", "",
+             "| input | message |", "|---|---|"]
+    for row in rows.values():
+        msg = row["message"].replace("|", "\\|").replace("\n", " ")
+        lines.append("| %s | %s |" % (row["input"], msg))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    render(*sys.argv[1:])

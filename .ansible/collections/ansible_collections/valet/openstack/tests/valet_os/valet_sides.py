@@ -1,0 +1,35 @@
+"""Load Heat and Nova into one test process (imported by the valet_os tests)."""
+
+import importlib
+import sys
+
+from oslo_config import cfg
+
+
+def _import_side(modules):
+    """Import Heat's or Nova's modules into the one process that hosts both.
+
+    Both register a [DEFAULT] host option of their own on the global CONF, and
+    oslo.config refuses the second, different one. Whichever comes second gets
+    the slot: the option means the same for both (this machine's name).
+    """
+    missing = [m for m in modules if m not in sys.modules]
+    if not missing:
+        return
+    if "host" in cfg.CONF._opts:
+        cfg.CONF.unregister_opt(cfg.CONF._opts["host"]["opt"])
+    for name in modules:
+        importlib.import_module(name)
+
+
+def load_heat():
+    _import_side(["heat.common.config", "heat.engine.resources", "heat.engine.stack",
+                  "heat.engine.template", "heat.common.template_format",
+                  "heat.common.lifecycle_plugin_utils", "heat.tests.utils"])
+
+
+def load_nova():
+    _import_side(["nova.conf", "nova.objects", "nova.scheduler.filters",
+                  "nova.scheduler.host_manager", "nova.scheduler.filters.compute_filter"])
+    import nova.objects
+    nova.objects.register_all()
