@@ -216,7 +216,7 @@ class KeystoneServer:
     def token_requests(self):
         """How many POST /v3/auth/tokens (password or token auth) so far."""
         return sum(1 for r in self.requests()
-                   if r["path"].rstrip("/") == "/v3/auth/tokens")
+                   if r["method"] == "POST" and r["path"].rstrip("/") == "/v3/auth/tokens")
 
     # -- clients -------------------------------------------------------
     def admin_session(self):

@@ -42,9 +42,6 @@ CLOUDS_YAML_PATHS = (
     "/etc/openstack/clouds.yaml",
 )
 
-AUTH_KEYS = ("auth_url", "username", "password", "project_name",
-             "user_domain_name", "project_domain_name")
-
 
 def identity_argument_spec():
     """The connection options every module of the collection takes."""

@@ -240,12 +240,12 @@ class IniDocument:
             self.lines[-1] = last[:len(last) - len(_eol_of(last))]
         self.parse()
 
-    def insertion_point(self, section):
-        """Right after the last option line of the (last) section, else after its header."""
-        sec = section
-        if sec.entries:
-            return sec.entries[-1].end
-        return sec.header + 1
+    @staticmethod
+    def insertion_point(section):
+        """Right after the section's last option line (not its trailing comments), else after its header."""
+        if section.entries:
+            return section.entries[-1].end
+        return section.header + 1
 
     def new_line(self, option, value, like=None):
         prefix = like.prefix if like is not None else option + ' = '

@@ -140,16 +140,24 @@ def watch_service(params, info_logged):
     """Process and log checks, retried until the service is up, an error shows, or time is out."""
     component, log_file = params['component'], params['log_file']
     deadline = time.monotonic() + params['settle_timeout']
-    # Wait for the start line only where the service logs it at the configured level.
-    want_start = bool(log_file) and info_logged is not False
+    # Wait for the start line only where the service logs it at the configured level
+    # (info_logged None: a logging config file decides, we cannot tell).
+    want_start = bool(log_file) and info_logged is True
+    # heat-engine dumps its registry line by line, plugin_dirs resources last
+    want_registered = want_start and component == 'heat' and params['expect'] == 'present'
+    settled = False
     while True:
         pids = find_processes(params['service_name'])
         log = None
         if log_file and os.path.exists(log_file):
             log = scan_log(log_file, params['log_offset'], component)
-        up = pids and (not want_start or (log and log['started']))
-        if up or (log and log['offending']) or time.monotonic() >= deadline:
+        up = pids and (not want_start or (log and log['started'] and (log['registered'] or not want_registered)))
+        if (log and log['offending']) or time.monotonic() >= deadline:
             break
+        if up and settled:
+            break
+        # once up, look once more a second later: lines of the same start still coming
+        settled = bool(up)
         time.sleep(1)
 
     checks = [{'name': 'process', 'ok': bool(pids), 'detail':
@@ -172,8 +180,9 @@ def watch_service(params, info_logged):
                        'no start line "%s" in %s after %ss' % (start, where, params['settle_timeout'])})
     else:
         checks.append({'name': 'log_started', 'ok': True, 'detail':
-                       'start line "%s" not expected: INFO is off for %s in the config'
-                       % (start, START_LOGGER[component])})
+                       'start line "%s" not awaited: INFO for %s is %s' % (
+                           start, START_LOGGER[component],
+                           'off in the config' if info_logged is False else 'set by log_config_append')})
     if component == 'heat' and log['started']:
         # heat-engine logged its registry at INFO, so ours must be in it (or not, if absent)
         present = params['expect'] == 'present'

@@ -80,7 +80,9 @@ options:
     type: path
     default: /var/lib/valet_openstack/ini_ledger.json
   create:
-    description: Create the file if it does not exist. When false a missing file is an error.
+    description:
+      - Create the file (mode 0640) if it does not exist. When false a missing file is an error.
+      - A file created this way is deleted by O(state=absent) once nothing is left in it.
     type: bool
     default: false
 attributes:
@@ -232,7 +234,15 @@ def main():
         if previous is not None:
             previous = [MASK] * len(previous) if isinstance(previous, list) else MASK
 
-    out = dict(changed=result.changed, msg=result.msg, previous=previous)
+    fled = result.ledger
+    if not existed and result.changed:
+        fled['file_created'] = True
+    # A file we created and that is empty again goes away: it was ours too.
+    remove_file = (existed and params['state'] == 'absent' and result.text == '' and fled.get('file_created')
+                   and not fled['sections'] and not fled['options'])
+    out = dict(changed=result.changed or bool(remove_file), msg=result.msg, previous=previous)
+    if remove_file:
+        out['msg'] += '; file we created removed'
     if module._diff:
         out['diff'] = dict(before=mask(redact(text, path), secrets),
                            after=mask(redact(result.text, path), secrets),
@@ -240,11 +250,13 @@ def main():
 
     if not module.check_mode:
         try:
-            if result.changed:
+            if remove_file:
+                os.unlink(path)
+            elif result.changed:
                 _write(module, path, encode(result.text), existed)
             new_files = dict(ledger['files'])
-            if result.ledger['sections'] or result.ledger['options']:
-                new_files[key] = result.ledger
+            if (fled['sections'] or fled['options']) and not remove_file:
+                new_files[key] = fled
             else:
                 new_files.pop(key, None)
             if new_files != ledger['files']:

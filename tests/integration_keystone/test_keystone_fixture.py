@@ -13,6 +13,11 @@ def test_token_requests_counts_each_token(keystone):
     keystone.admin_session().get_token()
     assert keystone.token_requests() == before + 2
     assert keystone.requests()[-1] == {"method": "POST", "path": "/v3/auth/tokens", "status": 201}
+    # validating a token (what keystonemiddleware does: GET /v3/auth/tokens) is not issuing one
+    kc = keystone.admin_client()
+    kc.tokens.validate(sess.get_token())
+    assert keystone.requests()[-1]["method"] == "GET"
+    assert keystone.token_requests() == before + 3  # admin_client() authenticated once
 
 
 def test_create_service_user_is_idempotent_and_usable(keystone):

@@ -1,9 +1,11 @@
 """Heat stack lifecycle plugin: keeps valet-api's plan in step with the stack."""
 
+import copy
 import json
 
 from heat.engine import function
 from heat.engine import lifecycle_plugin
+from heat.engine import template
 from oslo_config import cfg
 from oslo_log import log as logging
 
@@ -63,9 +65,8 @@ def build_plan_resources(stack, previous=None):
     uuids = {name: res.uuid for name, res in known.resources.items() if res.uuid}
     # A private copy of the stack definition: the parsed definitions it caches hold
     # weak references to it, and Heat's own copy must stay as Heat left it.
-    sdefn = stack.defn
-    if hasattr(sdefn, "clone_with_new_template"):
-        sdefn = sdefn.clone_with_new_template(stack.t, stack.identifier())
+    tmpl = template.Template(copy.deepcopy(stack.t.t), files=stack.t.files, env=stack.t.env)
+    sdefn = stack.defn.clone_with_new_template(tmpl, stack.identifier())
     plan = {}
     for name in sorted(sdefn.enabled_rsrc_names()):
         defn = sdefn.resource_definition(name)

@@ -28,14 +28,14 @@ pytestmark = pytest.mark.skipif(
     reason='needs heat, nova and valet_os (pip install -e files/valet_os) in %s' % SERVICE_PY)
 
 
-def run_module(collections_root, check=False, **args):
+def run_module(collections_root, check=False, extra_env=None, **args):
     """`ansible localhost -m valet.openstack.valet_verify -a <json>` -> (result dict, raw stdout)."""
     # as on a controller: Python writes bytecode unless told otherwise
     env = dict({k: v for k, v in os.environ.items() if k != 'PYTHONDONTWRITEBYTECODE'},
                ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
                ANSIBLE_COLLECTIONS_PATH=collections_root,
                ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0', **(extra_env or {}))
     args.setdefault('python', SERVICE_PY)
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible'), 'localhost',
            '-m', 'valet.openstack.valet_verify', '-a', json.dumps(args)]
@@ -201,6 +201,27 @@ def test_heat_present_without_package(collections_root, tmp_path, python_without
     assert 'no entry point valet.lifecycle_plugin' in checks(result)['lifecycle_plugin']['detail']
 
 
+def test_heat_lifecycle_plugin_heat_cannot_use(collections_root, tmp_path, python_without_valet):
+    """An entry point that loads but whose plugin fails to initialise: Heat logs and skips it."""
+    lib = tmp_path / 'lib'
+    (lib / 'brokenvalet-1.0.dist-info').mkdir(parents=True)
+    write(lib / 'brokenvalet-1.0.dist-info' / 'METADATA', 'Metadata-Version: 2.1\nName: brokenvalet\nVersion: 1.0\n')
+    write(lib / 'brokenvalet-1.0.dist-info' / 'entry_points.txt',
+          '[heat.stack_lifecycle_plugins]\nvalet.lifecycle_plugin = brokenvalet:Plugin\n')
+    write(lib / 'brokenvalet.py', '''
+        from heat.engine import lifecycle_plugin
+
+        class Plugin(lifecycle_plugin.LifecyclePlugin):
+            def __init__(self):
+                raise RuntimeError('no [valet] url')
+        ''')
+    result, _ = run_module(collections_root, component='heat', check_process=False, python=python_without_valet,
+                           config_file=heat_conf(tmp_path), extra_env={'PYTHONPATH': str(lib)})
+    found = checks(result)
+    assert found['lifecycle_plugin']['ok'] is False
+    assert 'NOT used' in found['lifecycle_plugin']['detail']
+
+
 # --------------------------------------------------------------------------- nova
 
 def test_nova_present(collections_root, tmp_path):
@@ -232,6 +253,26 @@ def test_nova_not_available(collections_root, tmp_path):
     assert found['filter_handler']['ok'] is False
     assert 'SchedulerHostFilterNotFound: ValetFilter' in found['filter_handler']['detail']
     assert 'nova.conf' in result['msg']
+
+
+def test_nova_foreign_valet_filter(collections_root, tmp_path):
+    """A ValetFilter class from another module (an older Valet's path) is not ours."""
+    lib = tmp_path / 'lib'
+    lib.mkdir()
+    write(lib / 'oldvalet.py', '''
+        from nova.scheduler import filters
+
+        class ValetFilter(filters.BaseHostFilter):
+            def host_passes(self, host_state, spec):
+                return True
+        ''')
+    conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', 'oldvalet.ValetFilter'))
+    result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False,
+                           extra_env={'PYTHONPATH': str(lib)})
+    found = checks(result)
+    assert found['available_filters']['ok'] is False
+    assert found['filter_handler']['ok'] is False
+    assert 'not among the classes Nova loads' in found['filter_handler']['detail']
 
 
 def test_nova_unknown_filter_breaks_handler(collections_root, tmp_path):
@@ -364,6 +405,19 @@ def test_heat_engine_traceback_after_offset(collections_root, tmp_path, start_se
     assert found['log_errors']['ok'] is False
     assert str(log) in found['log_errors']['detail']
     assert 'valet_os' in found['log_errors']['detail'] or 'Failed to import' in found['log_errors']['detail']
+
+
+def test_heat_info_off_start_line_not_awaited(collections_root, tmp_path, start_service):
+    conf = heat_conf(tmp_path, extra='default_log_levels = heat=WARN,amqp=WARN')
+    name = 'heat-engine-%d' % os.getpid()
+    start_service(name, 'sleep', '120')
+    log = write(tmp_path / 'heat-engine.log', '')
+    result, _ = run_module(collections_root, component='heat', config_file=conf, service_name=name,
+                           log_file=log, settle_timeout=600)
+    assert result['ok'] is True, result['msg']
+    found = checks(result)
+    assert 'off in the config' in found['log_started']['detail']
+    assert 'registration not visible' in found['log_registered']['detail']
 
 
 def test_service_not_running(collections_root, tmp_path):
