@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -297,6 +298,16 @@ def _serve(argv):
     with open(tmp, "w") as f:
         f.write(str(server.server_port))
     os.rename(tmp, args.port_file)  # atomic: the parent never reads half a number
+
+    # If pytest is killed without stopping us, do not outlive it as an orphan.
+    parent = os.getppid()
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(1)
+        server.shutdown()
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     server.serve_forever()
 
 

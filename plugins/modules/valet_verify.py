@@ -139,7 +139,8 @@ checks:
   contains:
     name:
       description: Check name (config, resource_registry, lifecycle_plugin, stack_scheduler_hints,
-        legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started).
+        legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
+        log_registered; import or probe when the service code could not be run).
       type: str
     ok:
       description: Result.
@@ -232,8 +233,9 @@ def main():
     failed = [c for c in result['checks'] if not c['ok']]
     result['ok'] = not failed
     if failed:
+        why = '; '.join('%s: %s' % (c['name'], c['detail']) for c in failed)
         result['msg'] = '%s verification failed (%s, python %s, expect=%s): %s' % (
-            params['component'], params['config_file'], params['python'], params['expect'], '; '.join('%s: %s' % (c['name'], c['detail']) for c in failed))
+            params['component'], params['config_file'], params['python'], params['expect'], why)
         module.fail_json(**result)
     result['msg'] = '%s %s: all %d checks passed (expect=%s)' % (
         params['component'], result['version'], len(result['checks']), params['expect'])

@@ -137,7 +137,8 @@ def failure_messages(output):
             msg = result.get("msg", "")
             if msg == "All items completed" or not msg:
                 msg = "; ".join(r.get("msg", "") for r in result.get("results", []) if r.get("failed"))
-            msgs.append(msg)
+            if msg:  # a no_log result says nothing; the task reporting it comes next
+                msgs.append(msg)
     return msgs
 
 

@@ -122,6 +122,12 @@ CASES = [
     ("conf-syntax", "nova.conf with a syntax error (`[filter_scheduler` without `]`)",
      {}, _broken_conf,
      ["valet_openstack_nova_conf", "nova.conf: line 3"]),
+    ("keystone-region", "`valet_keystone_region: ''` (valet_keystone role, checked before any change)",
+     {"valet_site_keystone": True, "valet_keystone_region": "", "valet_keystone_password": "valet-test-pw",
+      "valet_keystone_api_url": "http://127.0.0.1:9/v1",
+      "valet_keystone_auth": {"auth_url": "http://127.0.0.1:9/v3", "username": "admin",
+                              "password": "admin-pw", "project_name": "admin"}}, None,
+     ["valet_keystone_region"]),
     ("service-missing", "`valet_openstack_nova_service: nova-schedulr` (no such service)",
      {"valet_openstack_nova_service": "nova-schedulr"}, None,
      ["nova-schedulr", "valet_openstack_nova_service", "not found"]),
@@ -148,7 +154,7 @@ def assert_stopped_cleanly(controller, proc, expected, before, pkg_before):
     # The rollout never started.
     assert "Backup |" not in proc.stdout and "Install |" not in proc.stdout
     # For the docs: the tmp dir and the test venv as an operator would see them.
-    return msgs[0].replace(str(controller.tmp), "/etc/x").replace(VENV, "/openstack/venvs/heat-27")
+    return msgs[0].replace(str(controller.tmp), "/srv/test").replace(VENV, "/openstack/venvs/heat-27")
 
 
 @pytest.mark.parametrize("case_id,what,extra,setup,expected", CASES, ids=[c[0] for c in CASES])
@@ -214,6 +220,32 @@ def test_keystone_rejects_the_valet_password(controller, emulator, keystone):
                                   "status 401"], before, pkg_before)
     assert "a-wrong-password" not in proc.stdout + proc.stderr
     record("keystone-rejects", "Keystone rejects the Valet user's password", msg)
+
+
+def test_keystone_service_type_placement_collides(controller, emulator, keystone):
+    """The whole site.yml order: Keystone play refuses type placement, the controllers stay untouched."""
+    kc = keystone.admin_client()
+    if not kc.services.list(name="placement", type="placement"):
+        kc.services.create("placement", type="placement", description="Nova Placement")
+    users_before = sorted(u.name for u in kc.users.list())
+    controller.vars.update({
+        "valet_openstack_api_url": emulator.url,
+        "valet_openstack_admin_auth_url": keystone.auth_url,
+        "valet_site_keystone": True,
+        "valet_keystone_auth": keystone.auth_dict(),
+        "valet_keystone_region": keystone.region,
+        "valet_keystone_password": "valet-test-pw",
+        "valet_keystone_api_url": emulator.url,
+        "valet_keystone_service_name": "valet-collides",
+        "valet_keystone_service_type": "placement",
+    })
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(controller, proc, ["service type 'placement' is already used", "Placement"],
+                                 before, pkg_before)
+    assert sorted(u.name for u in kc.users.list()) == users_before
+    assert not kc.services.list(name="valet-collides")
+    record("keystone-placement", "`valet_keystone_service_type: placement` while Nova's Placement exists", msg)
 
 
 def render(path=os.path.join(REPO, "docs", "bad-input.md")):

@@ -115,7 +115,9 @@ class ValetLifecyclePlugin(lifecycle_plugin.LifecyclePlugin):
             if action == stack.CREATE:
                 self._create(stack)
             elif action == stack.UPDATE or (action == stack.ROLLBACK and current_stack is not None):
-                self._update(stack, current_stack or stack)
+                # Never `current_stack or stack`: a Stack's truth value loads its
+                # resource definitions at a moment Heat does not expect, and the update fails.
+                self._update(stack, stack if current_stack is None else current_stack)
             elif action in (stack.DELETE, stack.ROLLBACK):
                 self._delete(stack)
         except valet_client.ValetAPIError as exc:

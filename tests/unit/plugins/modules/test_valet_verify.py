@@ -326,6 +326,9 @@ def test_config_errors_hide_secrets(collections_root, tmp_path):
     result, _ = run_module(collections_root, component='heat', config_file=str(tmp_path / 'nope.conf'),
                            check_process=False)
     assert 'nope.conf does not exist' in result['msg']
+    result, _ = run_module(collections_root, component='heat', config_file=heat_conf(tmp_path),
+                           python=str(tmp_path / 'no-python'), check_process=False)
+    assert 'no-python is not an executable' in result['msg']
 
 
 # --------------------------------------------------------------------------- process and log
@@ -413,7 +416,7 @@ def test_heat_info_off_start_line_not_awaited(collections_root, tmp_path, start_
     start_service(name, 'sleep', '120')
     log = write(tmp_path / 'heat-engine.log', '')
     result, _ = run_module(collections_root, component='heat', config_file=conf, service_name=name,
-                           log_file=log, settle_timeout=600)
+                           log_file=log, settle_timeout=60)
     assert result['ok'] is True, result['msg']
     found = checks(result)
     assert 'off in the config' in found['log_started']['detail']
