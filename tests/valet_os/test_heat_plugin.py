@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from valet_sides import load_heat
+from valet_sides import heat_dummy_db, load_heat
 
 PLUGIN_DIR_TEMPLATE = """
 heat_template_version: 2015-04-30
@@ -35,7 +35,7 @@ def heat(conf, tmp_path):
     conf.set_override("convergence_engine", False)  # Heat runs lifecycle plugins only there
     conf.set_override("stack_scheduler_hints", True)
     conf.set_override("deferred_auth_method", "password")  # no trusts: no Heat Keystone needed
-    utils.setup_dummy_db()
+    heat_dummy_db(conf)
     # Heat caches its global environment and plugin instances: rebuild them with our config.
     resources._environment = None
     lifecycle_plugin_utils.pp_class_instances = None

@@ -33,3 +33,19 @@ def load_nova():
                   "nova.scheduler.host_manager", "nova.scheduler.filters.compute_filter"])
     import nova.objects
     nova.objects.register_all()
+
+
+def heat_dummy_db(conf):
+    """Heat's in-memory SQLite, as heat.tests.utils.setup_dummy_db makes it.
+
+    Done with overrides rather than oslo.db's set_defaults, which re-registers the
+    [database] options and clashes with Nova's copies once Nova is loaded.
+    """
+    from heat.db import models
+    from heat.tests import utils
+    conf.set_override("connection", "sqlite://", group="database")
+    conf.set_override("sqlite_synchronous", False, group="database")
+    engine = utils.get_engine()
+    engine.dispose()
+    models.BASE.metadata.create_all(engine)
+    engine.connect()

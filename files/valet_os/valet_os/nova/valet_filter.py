@@ -76,10 +76,8 @@ class ValetFilter(filters.BaseHostFilter):
 
     def _decide(self, hosts, spec):
         """One valet-api round trip: the host name to keep, None (keep all) or False (keep none)."""
-        names = []
-        for host in hosts:
-            if host.host not in names:
-                names.append(host.host)
+        # Host names in Nova's order, once each (several nodes may share a host).
+        names = list(dict.fromkeys(host.host for host in hosts))
         hint = _hint(spec)
         uuid = _instance_uuid(spec)
         try:
@@ -98,7 +96,7 @@ class ValetFilter(filters.BaseHostFilter):
             LOG.error("ValetFilter: no answer from Valet for instance %s, rejecting all %d "
                       "host(s) (failure_mode=reject): %s", uuid, len(names), exc)
             return False
-        if location not in names:
+        if location not in set(names):
             LOG.warning("ValetFilter: Valet chose %s for instance %s, which is not among the %d "
                         "candidate host(s)", location, uuid, len(names))
         else:
