@@ -18,11 +18,9 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# The installed package first: tests/valet_os would otherwise pose as a namespace package.
-import valet_os  # noqa: E402,F401
 from oslo_config import cfg  # noqa: E402
 
-sys.path[0:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tests", "valet_os")]
+sys.path[0:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tests", "plugin_package")]
 sys.path.append(os.path.join(ROOT, "tests"))
 from valet_api_emulator import ValetApiEmulator  # noqa: E402
 import valet_sides  # noqa: E402

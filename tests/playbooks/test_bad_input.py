@@ -261,7 +261,7 @@ def render(path=os.path.join(REPO, "docs", "bad-input.md")):
              "before anything changes.", "",
              "| input | message |", "|---|---|"]
     for row in rows.values():
-        msg = row["message"].replace("|", "\\|").replace("\n", " ")
+        msg = row["message"].replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
         lines.append("| %s | %s |" % (row["input"], msg))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

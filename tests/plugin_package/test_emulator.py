@@ -99,6 +99,17 @@ def test_affinity_diversity_exclusivity(emulator):
     assert status == 409 and "no host" in body["explanation"]
 
 
+def test_diversity_beats_load_balancing(emulator):
+    res = servers("d1", "d2", "busy1", "busy2")
+    res["gd"] = group("diversity", ["d1", "d2"], level="rack")
+    call(emulator, "POST", "/plans", {"plan_name": "p", "resources": res})
+    place(emulator, "busy1", ["r2-h1"])
+    place(emulator, "busy2", ["r2-h1"])
+    assert place(emulator, "d1", ["r1-h1"]) == "r1-h1"
+    # r1-h2 is the emptier host, but it is in d1's rack.
+    assert place(emulator, "d2", ["r1-h2", "r2-h1"]) == "r2-h1"
+
+
 def test_replan_when_planned_host_is_gone_and_ad_hoc_plan(emulator):
     call(emulator, "POST", "/plans", {"plan_name": "p", "resources": servers("s")})
     first = place(emulator, "s", ["h1", "h2"])

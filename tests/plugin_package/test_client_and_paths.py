@@ -10,6 +10,7 @@ from importlib import metadata
 import pytest
 
 import valet_os
+from valet_os import paths
 from valet_os.common import client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -78,6 +79,8 @@ def test_paths_of_this_install():
     direct = metadata.distribution("valet-openstack").read_text("direct_url.json")
     if direct and json.loads(direct).get("dir_info", {}).get("editable"):
         assert info["heat_plugin_dir"] == os.path.join(SOURCE, "etc", "valet_os", "heat")
+        # Found through direct_url.json (PEP 610), not by luck of the layout.
+        assert paths._editable_source(metadata.distribution("valet-openstack")) == SOURCE
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ The package must be installed into the test venv first:
 """
 
 import os
-import sys
 from importlib import metadata
 
 import pytest
@@ -15,33 +14,11 @@ from oslo_config import cfg
 from valet_api_emulator import ValetApiEmulator
 
 
-def _import_real_valet_os():
-    """Import the installed valet_os, not this test directory.
-
-    pytest.ini puts tests/ on sys.path, where valet_os/ (this directory, no
-    __init__.py) looks like a namespace package; with setuptools' default editable
-    install (an import hook, not a path entry) that shadow would win.
-    """
-    mod = sys.modules.get("valet_os")
-    if mod is not None and getattr(mod, "__file__", None):
-        return
-    sys.modules.pop("valet_os", None)
-    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path
-                   if os.path.abspath(p or os.curdir) not in (tests_dir, os.path.dirname(__file__))]
-    try:
-        import valet_os  # noqa: F401
-    finally:
-        sys.path[:] = saved
-
-
 try:
     metadata.distribution("valet-openstack")
 except metadata.PackageNotFoundError:  # pragma: no cover - a setup error, said plainly
     pytest.exit("valet-openstack is not installed in this Python: run "
                 "`<venv>/bin/pip install -e files/valet_os` (make venv does it)", returncode=4)
-_import_real_valet_os()
 
 VALET_PASSWORD = "valet-service-pw"
 

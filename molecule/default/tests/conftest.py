@@ -1,0 +1,69 @@
+"""Helpers for the default scenario's testinfra tests (they run inside the one container)."""
+import base64
+import json
+import pathlib
+import time
+
+import pytest
+
+FILES = pathlib.Path(__file__).resolve().parent.parent / "files"
+EMULATOR = "http://127.0.0.1:8090/_emulator"
+HEAT_LOG = "/var/log/heat/heat-engine.log"
+NOVA_LOG = "/var/log/nova/nova-scheduler.log"
+EMULATOR_LOG = "/var/log/valet-api-emulator.log"
+
+
+class Cloud:
+    def __init__(self, host):
+        self.host = host
+
+    def put(self, name, dest=None):
+        """Copy a file of molecule/default/files into the container's /tmp."""
+        dest = dest or "/tmp/" + name
+        data = base64.b64encode((FILES / name).read_bytes()).decode()
+        self.host.check_output(f"echo {data} | base64 -d > {dest}")
+        return dest
+
+    def openstack(self, args, check=True):
+        cmd = f"OS_CLOUD=testhost openstack {args}"
+        return self.host.check_output(cmd) if check else self.host.run(cmd)
+
+    def emulator(self, method, path, body=None):
+        code = ("import json,sys,urllib.request as u;"
+                f"r=u.Request({EMULATOR + path!r},method={method!r},"
+                f"data={json.dumps(body).encode() if body is not None else None!r},"
+                "headers={'Content-Type':'application/json'});"
+                "b=u.urlopen(r,timeout=10).read().decode();print(b or 'null')")
+        return json.loads(self.host.check_output(f"python3 -c \"{code}\""))
+
+    def requests(self):
+        return self.emulator("GET", "/requests")["requests"]
+
+    def clear(self):
+        self.emulator("DELETE", "/requests")
+
+    def fault(self, mode, delay=0):
+        return self.emulator("POST", "/fault", {"mode": mode, "delay": delay})
+
+    def delete_stack(self, name):
+        self.openstack(f"stack delete -y --wait {name}", check=False)
+
+    def create_stack(self, template, name):
+        """Create and wait; returns (status, reason, seconds)."""
+        self.delete_stack(name)
+        started = time.monotonic()
+        self.openstack(f"stack create --wait -t {template} {name}", check=False)
+        elapsed = time.monotonic() - started
+        show = json.loads(self.openstack(f"stack show -f json {name}"))
+        return show["stack_status"], show.get("stack_status_reason") or "", elapsed
+
+    def log_size(self, path):
+        return int(self.host.check_output(f"stat -c %s {path}"))
+
+    def log_since(self, path, offset):
+        return self.host.check_output(f"tail -c +{offset + 1} {path}")
+
+
+@pytest.fixture
+def cloud(host):
+    return Cloud(host)

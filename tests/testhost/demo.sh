@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make demo` (root, from the repository root, after the test-host image exists):
+# converge playbooks/site.yml into the molecule `default` container (reused when already
+# converged), create a demo stack with Valet GroupAssignments inside it, and show what
+# valet-api was asked. `make demo-destroy` removes the container.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv=${VENV:-.venv}
+[ -x "$venv/bin/molecule" ] || venv=/opt/venv-test
+export PATH="$PWD/$venv/bin:$venv/bin:$PATH"
+
+scenario=default
+instance=valet-default
+stack=valet-demo
+template=molecule/default/files/demo-stack.yaml
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# molecule remembers what it did to the instance (columns: ... created converged).
+converged=$(molecule list -s "$scenario" -f plain 2>/dev/null | awk -v i="$instance" '$1 == i {print $NF}')
+if [ "$converged" = true ] && podman container exists "$instance"; then
+    say "reusing the converged container $instance"
+else
+    say "molecule create / prepare / converge -s $scenario (a few minutes)"
+    molecule create -s "$scenario"
+    molecule prepare -s "$scenario"
+    molecule converge -s "$scenario"
+fi
+
+in_box() { podman exec -i "$instance" "$@"; }
+os() { in_box env OS_CLOUD=testhost openstack "$@"; }
+emulator() {  # METHOD PATH: the valet-api emulator's control API inside the container
+    in_box python3 -c 'import sys, urllib.request as u
+r = u.urlopen(u.Request("http://127.0.0.1:8090/_emulator" + sys.argv[2], method=sys.argv[1]), timeout=10)
+sys.stdout.write(r.read().decode())' "$1" "$2"
+}
+
+say "demo template ($template)"
+cat "$template"
+in_box sh -c 'cat > /tmp/valet-demo.yaml' < "$template"
+
+os stack delete -y --wait "$stack" >/dev/null 2>&1 || true
+emulator DELETE /requests >/dev/null
+emulator POST /fault >/dev/null  # no body: back to mode "none"
+
+say "openstack stack create --wait $stack"
+os stack create --wait -t /tmp/valet-demo.yaml "$stack" >/dev/null || true
+status=$(os stack show -f value -c stack_status "$stack")
+echo "stack $stack: $status"
+os stack resource list "$stack"
+if [ "$status" != CREATE_COMPLETE ]; then
+    os stack show -f value -c stack_status_reason "$stack" >&2
+    exit 1
+fi
+
+say "what valet-api was asked (recorded by the emulator)"
+emulator GET /requests | python3 -c '
+import json, sys
+for req in json.load(sys.stdin)["requests"]:
+    print("%s %s%s" % (req["method"], req["path"], "" if req["token"] else "  (no token)"))
+    if req["body"] is not None:
+        print(json.dumps(req["body"], indent=2, sort_keys=True))
+'
+
+say "done"
+echo "The sandbox keeps running: look around with  podman exec -it $instance bash"
+echo "  (OS_CLOUD=testhost openstack stack list; /var/log/heat/heat-engine.log)"
+echo "Remove it with:  make demo-destroy"
