@@ -28,7 +28,8 @@ RETRIES = HOST_VARS["valet_openstack_retries"]
 BOUND = (CONNECT + READ) * (RETRIES + 1) + 40
 # The emulator sleeps this long when slow: a client without a read timeout would exceed BOUND.
 SLOW_DELAY = BOUND + 10
-EMULATOR_STOP = "pkill -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py'"
+# Only the emulator of this container (the pid file-less process started by testhost-up).
+EMULATOR_STOP = "kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py')"
 CAUSES = {
     # mode: text the reason must quote
     "stopped": "unreachable",
