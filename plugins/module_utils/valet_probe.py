@@ -292,9 +292,15 @@ def probe_heat(args, report, collector):
     report.data['info_logged'] = _info_enabled(cfg.CONF, START_LOGGER['heat'])
 
     hints = cfg.CONF.stack_scheduler_hints
+    convergence = cfg.CONF.convergence_engine
     if present:
         report.check('stack_scheduler_hints', hints is True,
                      '[DEFAULT] stack_scheduler_hints = %s' % hints)
+        # Heat calls stack lifecycle plugins from its legacy engine only.
+        report.check('legacy_engine', convergence is False,
+                     '[DEFAULT] convergence_engine = %s%s' % (
+                         convergence, '' if convergence is False else
+                         ': the convergence engine never calls the Valet lifecycle plugin'))
     else:  # the role restores whatever was there before: nothing to demand
         report.check('stack_scheduler_hints', True,
                      '[DEFAULT] stack_scheduler_hints = %s (not checked for absent)' % hints)

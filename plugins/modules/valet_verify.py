@@ -17,7 +17,8 @@ description:
     or in a virtualenv, not the Python running Ansible). The probe loads the service configuration
     with the service's own oslo.config options and the plugin loading the service does at start.
   - For Heat it checks that C(ATT::Valet::GroupAssignment) is in the global resource registry, that
-    C(stack_scheduler_hints) is true and that the C(valet.lifecycle_plugin) entry point is a
+    C(stack_scheduler_hints) is true, that C(convergence_engine) is false (Heat calls lifecycle
+    plugins from its legacy engine only) and that the C(valet.lifecycle_plugin) entry point is a
     LifecyclePlugin that Heat's lifecycle plugin utilities use.
   - For Nova it checks that C(valet_os.nova.valet_filter.ValetFilter) is in C(available_filters),
     last in C(enabled_filters), and that Nova's host filter handler loads every enabled filter
@@ -139,7 +140,7 @@ checks:
   contains:
     name:
       description: Check name (config, resource_registry, lifecycle_plugin, stack_scheduler_hints,
-        legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
+        legacy_engine, legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
         log_registered; import or probe when the service code could not be run).
       type: str
     ok:

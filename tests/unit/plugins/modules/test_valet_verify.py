@@ -57,8 +57,8 @@ def write(path, text):
 
 # --------------------------------------------------------------------------- config files
 
-def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra=''):
-    lines = ['[DEFAULT]']
+def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', convergence='false'):
+    lines = ['[DEFAULT]', 'convergence_engine = %s' % convergence]
     if plugin_dirs is not None:
         lines.append('plugin_dirs = %s' % plugin_dirs)
     if hints is not None:
@@ -92,7 +92,8 @@ def test_heat_present(collections_root, tmp_path):
                              capture_output=True, text=True).stdout.strip()
     assert result['version'] == version
     found = checks(result)
-    assert set(found) == {'config', 'stack_scheduler_hints', 'resource_registry', 'lifecycle_plugin'}
+    assert set(found) == {'config', 'stack_scheduler_hints', 'legacy_engine', 'resource_registry',
+                          'lifecycle_plugin'}
     assert os.path.join(VALET_HEAT_DIR, 'GroupAssignment.py') in found['resource_registry']['detail']
     assert SECRET not in raw
 
@@ -144,6 +145,14 @@ def test_heat_scheduler_hints_off(collections_root, tmp_path):
                            config_file=heat_conf(tmp_path, hints=None))
     assert result['ok'] is False
     assert [c['name'] for c in result['checks'] if not c['ok']] == ['stack_scheduler_hints']
+
+
+def test_heat_convergence_engine_is_reported(collections_root, tmp_path):
+    result, _ = run_module(collections_root, component='heat', check_process=False,
+                           config_file=heat_conf(tmp_path, convergence='true'))
+    assert result['ok'] is False
+    assert [c['name'] for c in result['checks'] if not c['ok']] == ['legacy_engine']
+    assert 'never calls the Valet lifecycle plugin' in checks(result)['legacy_engine']['detail']
 
 
 def test_heat_absent_fails_while_entry_point_installed(collections_root, tmp_path):
