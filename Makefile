@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # and containers.podman through the `ansible` package installed in the venv.
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
+# molecule.yml puts this on ANSIBLE_COLLECTIONS_PATH: where the `ansible` package keeps containers.podman.
+export VALET_SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>/dev/null)
 
 .PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench build clean
 
@@ -18,6 +20,7 @@ deps:  ## Debian packages the tests and the demo need (root)
 	bash tests/install-host-deps.sh
 
 $(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml
+	bash tests/install-host-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-test.txt
@@ -31,14 +34,13 @@ collection-link:
 	ln -sfn ../../.. .collections/ansible_collections/valet/openstack
 
 testhost: deps venv
-	bash tests/testhost/setup-podman.sh
 	bash tests/testhost/build-image.sh
 
 demo: testhost collection-link
 	bash tests/testhost/demo.sh
 
 demo-destroy: venv collection-link
-	cd molecule/.. && $(BIN)/molecule destroy -s default
+	$(BIN)/molecule destroy -s default
 
 lint: venv collection-link
 	$(BIN)/ansible-lint --profile production
@@ -49,10 +51,11 @@ sanity: venv
 unit: venv collection-link
 	$(BIN)/pytest -q tests
 
-molecule: testhost collection-link
+molecule: deps venv collection-link
 	bash tests/molecule-suite.sh
 
-test: lint sanity unit molecule
+test: deps venv collection-link
+	$(MAKE) lint sanity unit molecule
 
 bench: venv collection-link
 	$(BIN)/python benchmarks/bench_filter.py

@@ -15,10 +15,11 @@ _startup = []
 def keystone():
     """A started KeystoneServer (SQLite, fernet, admin/admin in RegionOne).
 
-    KEYSTONE_FIXTURE_CACHE=1 turns Keystone's in-process cache on (much
-    faster per request; off by default so that every read hits the database).
+    Keystone's in-process cache is on, as in deployments (with memcached there): one server
+    process takes every write, so nothing reads stale data, and each request costs ~0.01 s
+    instead of ~0.25 s. KEYSTONE_FIXTURE_CACHE=0 sends every read to the database.
     """
-    with KeystoneServer(cache=os.environ.get("KEYSTONE_FIXTURE_CACHE") == "1") as ks:
+    with KeystoneServer(cache=os.environ.get("KEYSTONE_FIXTURE_CACHE", "1") == "1") as ks:
         _startup.append(ks.startup_seconds)
         yield ks
 

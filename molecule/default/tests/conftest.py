@@ -29,12 +29,15 @@ class Cloud:
         return self.host.check_output(cmd) if check else self.host.run(cmd)
 
     def emulator(self, method, path, body=None):
-        code = ("import json,sys,urllib.request as u;"
+        """Call the emulator's control API from inside the container (it listens there)."""
+        code = ("import json,urllib.request as u\n"
                 f"r=u.Request({EMULATOR + path!r},method={method!r},"
                 f"data={json.dumps(body).encode() if body is not None else None!r},"
-                "headers={'Content-Type':'application/json'});"
-                "b=u.urlopen(r,timeout=10).read().decode();print(b or 'null')")
-        return json.loads(self.host.check_output(f"python3 -c \"{code}\""))
+                "headers={'Content-Type':'application/json'})\n"
+                "print(u.urlopen(r,timeout=10).read().decode() or 'null')\n")
+        # base64 keeps the code away from the shell's quoting.
+        encoded = base64.b64encode(code.encode()).decode()
+        return json.loads(self.host.check_output(f"echo {encoded} | base64 -d | python3"))
 
     def requests(self):
         return self.emulator("GET", "/requests")["requests"]

@@ -31,10 +31,10 @@ SLOW_DELAY = BOUND + 10
 # Only the emulator of this container (the pid file-less process started by testhost-up).
 EMULATOR_STOP = "kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py')"
 CAUSES = {
-    # mode: text the reason must quote
-    "stopped": "unreachable",
-    "refuse": "unreachable",
-    "slow": "unreachable",
+    # mode: what the reason / log line must quote as the cause
+    "stopped": "Errno 111",  # nothing listens: connection refused
+    "refuse": "Remote end closed connection",
+    "slow": "Read timed out",
     "error500": "HTTP 500",
     "unauthorized": "HTTP 401",
 }
