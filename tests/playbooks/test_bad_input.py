@@ -12,6 +12,7 @@ pytest run saw (tests/output/bad_input.jsonl).
 import json
 import os
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -48,6 +49,17 @@ def _no_groups(c):
 def _empty_venv(c):
     (c.tmp / "venv").mkdir()
     c.vars["valet_openstack_venv"] = str(c.tmp / "venv")
+
+
+def _venv_without_wheel(c):
+    # What `python3 -m venv` gives on Debian 12: pip and setuptools 66, no wheel.
+    venv = c.tmp / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    for service in ("heat-engine", "nova-scheduler"):
+        script = venv / "bin" / service
+        script.write_text("#!/bin/sh\n")
+        script.chmod(0o755)
+    c.vars["valet_openstack_venv"] = str(venv)
 
 
 def _stray_host(c):
@@ -107,6 +119,9 @@ CASES = [
     ("venv-no-python", "`valet_openstack_venv` is a directory without `bin/python`",
      {}, _empty_venv,
      ["valet_openstack_venv", "bin/python is missing"]),
+    ("venv-no-wheel", "`valet_openstack_venv` without wheel (and setuptools < 70.1) while pip runs offline",
+     {}, _venv_without_wheel,
+     ["valet_openstack_pip_extra_args", "--no-build-isolation", "wheel"]),
     ("no-groups", "inventory without a `heat_engine` or `nova_scheduler` group",
      {}, _no_groups,
      ["valet_openstack_heat_group", "heat_engine", "nova_scheduler", "nothing to roll out"]),
