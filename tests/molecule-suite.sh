@@ -1,31 +1,34 @@
 #!/usr/bin/env bash
 # Every molecule scenario, step by step, with wall times; then a grep of the whole output for the
 # test passwords (they must never be printed). Usage: tests/molecule-suite.sh [SCENARIO...]
+# Scenarios run in two lanes at once (VALET_MOLECULE_LANES=1 for one): most of a scenario's wall
+# time is services starting and settling, not CPU.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(default uninstall venv multi_controller)
+# molecule.yml puts this on ANSIBLE_COLLECTIONS_PATH: containers.podman comes with the `ansible` package.
+export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 out=${VALET_MOLECULE_LOG_DIR:-$repo/tests/output/molecule}
-mkdir -p "$out"
-log=$out/all.log
-: >"$log"
-times=()
+rm -rf "$out"; mkdir -p "$out"
+if [ $# -gt 0 ]; then
+    lanes=("$*")
+elif [ "${VALET_MOLECULE_LANES:-2}" = 1 ]; then
+    lanes=("multi_controller default uninstall venv")
+else
+    lanes=("multi_controller" "default uninstall venv")
+fi
 
-stamp() { date +%s; }
-timed() {  # timed LABEL CMD...: run, append output to the log, remember the wall time
-    local label=$1; shift
-    local t0 rc
-    t0=$(stamp)
-    echo "== $label: $*" | tee -a "$log"
+timed() {  # timed LOG TIMES LABEL CMD...: run into LOG, append the wall time to TIMES
+    local log=$1 times=$2 label=$3; shift 3
+    local t0=$SECONDS rc
+    echo "== $label: $*" >>"$log"
     "$@" >>"$log" 2>&1
     rc=$?
-    times+=("$(printf '%-40s %5ss%s' "$label" "$(( $(stamp) - t0 ))" "$([ $rc -eq 0 ] || echo '  FAILED')")")
-    [ $rc -eq 0 ] || tail -n 60 "$log"
+    printf '%-36s %5ss%s\n' "$label" "$(( SECONDS - t0 ))" "$([ $rc -eq 0 ] || echo '  FAILED')" >>"$times"
     return $rc
 }
 
-# The scenario's own test_sequence, without the steps this script does itself or that need Galaxy.
+# The scenario's own test_sequence, without the steps done here or that need Galaxy.
 sequence() {
     python3 - "$1" <<'PY'
 import sys, yaml
@@ -36,22 +39,41 @@ print(" ".join(s for s in seq if s not in ("dependency", "cleanup", "destroy", "
 PY
 }
 
-summary() {
-    echo
-    echo "== wall times"
-    printf '%s\n' "${times[@]}"
+lane() {  # lane N SCENARIO...: one after the other; stops at the first failure
+    local n=$1; shift
+    local log=$out/lane$n.log times=$out/lane$n.times s step
+    for s in "$@"; do
+        molecule destroy -s "$s" >>"$log" 2>&1
+        for step in $(sequence "$s"); do
+            if ! timed "$log" "$times" "$s: $step" molecule "$step" -s "$s"; then
+                timed "$log" "$times" "$s: destroy" molecule destroy -s "$s"
+                return 1
+            fi
+        done
+        timed "$log" "$times" "$s: destroy" molecule destroy -s "$s" || return 1
+    done
 }
 
+t0=$SECONDS
+bash tests/testhost/build-image.sh >"$out/image.log" 2>&1 || { tail -n 40 "$out/image.log"; exit 1; }
+echo "image build (first call):            $(( SECONDS - t0 ))s ($(tail -n 3 "$out/image.log" | grep -oE 'cached|built in [0-9]+s' | head -1))"
+t1=$SECONDS
+bash tests/testhost/build-image.sh >>"$out/image.log" 2>&1 || exit 1
+echo "image build (second call, cached):    $(( SECONDS - t1 ))s"
+
+pids=()
+for i in "${!lanes[@]}"; do
+    # shellcheck disable=SC2086
+    lane "$i" ${lanes[$i]} &
+    pids+=($!)
+done
 failed=0
-timed "image build (first call)" bash tests/testhost/build-image.sh || { summary; exit 1; }
-timed "image build (cached)" bash tests/testhost/build-image.sh || { summary; exit 1; }
-for s in "${scenarios[@]}"; do
-    molecule destroy -s "$s" >>"$log" 2>&1
-    for step in $(sequence "$s"); do
-        if ! timed "$s: $step" molecule "$step" -s "$s"; then failed=1; break; fi
-    done
-    timed "$s: destroy" molecule destroy -s "$s" || failed=1
-    [ $failed -eq 0 ] || break
+for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+        failed=1
+        echo "== lane $i (${lanes[$i]}) FAILED; its log ends:"
+        tail -n 80 "$out/lane$i.log"
+    fi
 done
 
 # Secrets: the passwords of the test hosts must appear nowhere in what molecule printed.
@@ -64,11 +86,18 @@ for k, val in sorted(v.items()):
         print(val)
 PY
 ); do
-    if grep -qF -- "$secret" "$log"; then
-        echo "SECRET LEAK: a test password appears in $log:"; grep -nF -- "$secret" "$log" | head -5
+    if grep -qF -- "$secret" "$out"/lane*.log; then
+        echo "SECRET LEAK: a test password appears in the molecule output:"
+        grep -nF -- "$secret" "$out"/lane*.log | head -5
         leaks=1
     fi
 done
-[ $leaks -eq 0 ] && echo "secrets: no test password in $(wc -l <"$log") lines of molecule output"
-summary
+[ $leaks -eq 0 ] && echo "secrets: no test password in $(cat "$out"/lane*.log | wc -l) lines of molecule output"
+
+echo "== wall times per scenario step (lanes ran side by side)"
+for i in "${!lanes[@]}"; do
+    echo "-- lane $i: ${lanes[$i]}"
+    cat "$out/lane$i.times" 2>/dev/null
+done
+echo "molecule total: $(( SECONDS - t0 ))s"
 [ $failed -eq 0 ] && [ $leaks -eq 0 ]
