@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv=${VENV:-.venv}
-[ -x "$venv/bin/molecule" ] || venv=/opt/venv-test
-export PATH="$PWD/$venv/bin:$venv/bin:$PATH"
+venv=${VENV:-$PWD/.venv}
+export PATH="$venv/bin:$PATH"
+# molecule.yml puts this on ANSIBLE_COLLECTIONS_PATH: containers.podman comes with the `ansible` package.
+export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 
 scenario=default
 instance=valet-default
