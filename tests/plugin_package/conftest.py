@@ -2,7 +2,7 @@
 
 The package must be installed into the test venv first:
 
-    /opt/venv-test/bin/pip install -e files/valet_os      (`make venv` does it)
+    .venv/bin/pip install -e files/valet_os      (`make venv` does it)
 """
 
 import os

@@ -1,5 +1,5 @@
 """valet.openstack.valet_verify, run the way Ansible runs it, against the real Heat 27 / Nova 34
-of /opt/venv-test used as the "service Python", with real config files, real processes and logs.
+of the test venv used as the "service Python", with real config files, real processes and logs.
 
 The service processes are stand-ins (we have no database or message bus here), but the heat one
 logs through Heat's own code: it loads the plugins with heat.engine.resources.initialise() under
@@ -18,7 +18,7 @@ import pytest
 
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
 
-SERVICE_PY = os.environ.get('VALET_SERVICE_PYTHON', sys.executable)  # /opt/venv-test/bin/python
+SERVICE_PY = os.environ.get('VALET_SERVICE_PYTHON', sys.executable)  # the test venv (.venv)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 VALET_HEAT_DIR = os.path.join(REPO, 'files', 'valet_os', 'etc', 'valet_os', 'heat')
 SECRET = 'S3cr3t-never-shown'
