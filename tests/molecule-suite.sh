@@ -45,7 +45,8 @@ lane() {  # lane N SCENARIO...: one after the other; stops at the first failure
     for s in "$@"; do
         molecule destroy -s "$s" >>"$log" 2>&1
         for step in $(sequence "$s"); do
-            if ! timed "$log" "$times" "$s: $step" molecule "$step" -s "$s"; then
+            # test_sequence says side_effect, the command line side-effect
+            if ! timed "$log" "$times" "$s: $step" molecule "${step//_/-}" -s "$s"; then
                 timed "$log" "$times" "$s: destroy" molecule destroy -s "$s"
                 return 1
             fi
