@@ -15,7 +15,8 @@ if [ $# -gt 0 ]; then
 elif [ "${VALET_MOLECULE_LANES:-2}" = 1 ]; then
     lanes=("multi_controller default uninstall venv")
 else
-    lanes=("multi_controller" "default uninstall venv")
+    # Balanced by their wall times (about 25 minutes each on 2 idle cores).
+    lanes=("multi_controller venv" "default uninstall")
 fi
 
 timed() {  # timed LOG TIMES LABEL CMD...: run into LOG, append the wall time to TIMES
