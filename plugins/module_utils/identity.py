@@ -35,6 +35,9 @@ try:
 except ImportError:
     HAS_YAML = False
 
+# Retries of a connection error (not of an HTTP error) per Keystone request.
+CONNECT_RETRIES = 3
+
 # os-client-config's search order, most specific first.
 CLOUDS_YAML_PATHS = (
     "clouds.yaml",
@@ -172,8 +175,11 @@ class IdentityModule:
         self.auth_url = auth["auth_url"]
         self.verify = verify
         self.region_name = settings["region_name"]
+        # A Keystone behind uwsgi or a load balancer may drop a connection while it restarts
+        # a worker: retry connection errors (never HTTP errors) a few times, with back-off.
         self.session = ks_session.Session(auth=plugin, verify=verify,
-                                          timeout=self.params["api_timeout"])
+                                          timeout=self.params["api_timeout"],
+                                          connect_retries=CONNECT_RETRIES)
         # No region for Keystone itself: identity is global and region_name
         # names the region of the endpoints the module manages.
         self.client = kc_v3.Client(session=self.session, interface=settings["interface"])
@@ -187,7 +193,8 @@ class IdentityModule:
         plugin = ks_v3.Password(auth_url=self.auth_url, username=username, password=password,
                                 user_domain_id=user_domain_id)
         probe = ks_session.Session(auth=plugin, verify=self.verify,
-                                   timeout=self.params["api_timeout"])
+                                   timeout=self.params["api_timeout"],
+                                   connect_retries=CONNECT_RETRIES)
         try:
             probe.get_token()
             return True
