@@ -28,3 +28,12 @@ def pytest_terminal_summary(terminalreporter):
     # A figure, not an assertion: how long the fixture took to come up.
     for seconds in _startup:
         terminalreporter.write_line("keystone fixture startup: %.1fs" % seconds)
+
+
+@pytest.fixture(scope="module")
+def kc(keystone):
+    """An admin keystoneclient, with the `service` project the Valet user belongs to."""
+    client = keystone.admin_client()
+    if not client.projects.list(name="service", domain="default"):
+        client.projects.create("service", "default")
+    return client

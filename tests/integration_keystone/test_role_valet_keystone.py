@@ -31,14 +31,6 @@ def collections_root(tmp_path_factory):
     return str(root)
 
 
-@pytest.fixture(scope="module")
-def kc(keystone):
-    client = keystone.admin_client()
-    if not client.projects.list(name="service", domain="default"):
-        client.projects.create("service", "default")
-    return client
-
-
 @pytest.fixture
 def role_vars(keystone):
     tag = uuid.uuid4().hex[:8]

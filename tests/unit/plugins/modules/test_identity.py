@@ -45,14 +45,6 @@ def run_module(args, collections_root, check=False, diff=True, env=None, cwd=Non
     return data["plays"][0]["tasks"][0]["hosts"]["localhost"], raw
 
 
-@pytest.fixture(scope="module")
-def kc(keystone):
-    client = keystone.admin_client()
-    if not client.projects.list(name="service", domain="default"):
-        client.projects.create("service", "default")
-    return client
-
-
 @pytest.fixture
 def names():
     tag = uuid.uuid4().hex[:8]
