@@ -40,7 +40,7 @@ demo: testhost collection-link
 	bash tests/testhost/demo.sh
 
 demo-destroy: venv collection-link
-	$(BIN)/molecule destroy -s default
+	bash tests/testhost/demo.sh destroy
 
 lint: venv collection-link
 	$(BIN)/ansible-lint --profile production

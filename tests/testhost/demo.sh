@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo` (root, from the repository root, after the test-host image exists):
-# converge playbooks/site.yml into the molecule `default` container (reused when already
-# converged), create a demo stack with Valet GroupAssignments inside it, and show what
-# valet-api was asked. `make demo-destroy` removes the container.
+# converge playbooks/site.yml onto a sandbox controller (the molecule `default` scenario under
+# another instance name and state directory; reused when already converged), create a demo
+# stack with Valet GroupAssignments inside it, and show what valet-api was asked.
+# `demo.sh destroy` (make demo-destroy) removes the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,20 +13,27 @@ export PATH="$venv/bin:$PATH"
 export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 
 scenario=default
-instance=valet-default
+instance=valet-sandbox
+# The instance's name and molecule's memory of it, apart from the test runs of the same scenario.
+export VALET_DEFAULT_INSTANCE=$instance
+export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/sandbox
 stack=valet-demo
 template=molecule/default/files/demo-stack.yaml
 
 say() { printf '\n=== %s\n' "$*"; }
+
+if [ "${1:-}" = destroy ]; then
+    molecule destroy -s "$scenario"
+    exit
+fi
 
 # molecule remembers what it did to the instance (columns: ... created converged).
 converged=$(molecule list -s "$scenario" -f plain 2>/dev/null | awk -v i="$instance" '$1 == i {print $NF}')
 if [ "$converged" = true ] && podman container exists "$instance"; then
     say "reusing the converged container $instance"
 else
-    say "molecule create / prepare / converge -s $scenario (a few minutes)"
-    molecule create -s "$scenario"
-    molecule prepare -s "$scenario"
+    say "molecule create / converge -s $scenario as $instance (a few minutes)"
+    molecule create -s "$scenario"  # prepare included: services up
     molecule converge -s "$scenario"
 fi
 
