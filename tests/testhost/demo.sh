@@ -49,7 +49,13 @@ say "demo template ($template)"
 cat "$template"
 in_box sh -c 'cat > /tmp/valet-demo.yaml' < "$template"
 
-os stack delete -y --wait "$stack" >/dev/null 2>&1 || true
+# A re-run replaces the last demo stack. `stack delete --wait` can return while the delete is
+# still in progress, so wait until the name is free.
+if os stack show "$stack" >/dev/null 2>&1; then
+    say "deleting the previous $stack"
+    os stack delete -y --wait "$stack" >/dev/null || true
+    for _ in $(seq 60); do os stack show "$stack" >/dev/null 2>&1 || break; sleep 2; done
+fi
 emulator DELETE /requests >/dev/null
 emulator POST /fault >/dev/null  # no body: back to mode "none"
 
