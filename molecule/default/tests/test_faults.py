@@ -95,24 +95,37 @@ def yield_mode(host):
     _set_failure_mode(cloud, "reject")
 
 
-@pytest.mark.parametrize("mode", list(CAUSES))
-def test_heat_reject(cloud, mode):
-    name = f"molecule-fault-{mode}"
+def _stack_under_fault(cloud, mode, name, probe_nova=False):
+    """Create stack `name` while valet-api has fault `mode` (and run the Nova probe if asked).
+
+    Returns status, reason, seconds taken, heat-engine's log meanwhile, and the probe's output.
+    """
     template = cloud.put(TEMPLATE)
     cloud.delete_stack(name)
     offset = cloud.log_size(HEAT_LOG)
     _set_fault(cloud, mode)
     try:
         status, reason, elapsed = cloud.create_stack(template, name)
+        nova = _probe(cloud) if probe_nova else None
     finally:
         _clear_fault(cloud, mode)
     cloud.delete_stack(name)
+    return status, reason, elapsed, cloud.log_since(HEAT_LOG, offset), nova
+
+
+def _lines_with(text, *needles):
+    lines = text.splitlines() if isinstance(text, str) else text
+    return [line for line in lines if all(needle in line for needle in needles)]
+
+
+@pytest.mark.parametrize("mode", list(CAUSES))
+def test_heat_reject(cloud, mode):
+    name = f"molecule-fault-{mode}"
+    status, reason, elapsed, log, _ = _stack_under_fault(cloud, mode, name)
     print(f"{mode}: {status} in {elapsed:.1f}s: {reason}")
     assert status == "CREATE_FAILED"
     assert "failure_mode=reject" in reason and CAUSES[mode] in reason, reason
-    log = cloud.log_since(HEAT_LOG, offset)
-    assert [line for line in log.splitlines()
-            if "failure_mode=reject" in line and name in line and CAUSES[mode] in line], log[-2000:]
+    assert _lines_with(log, "failure_mode=reject", name, CAUSES[mode]), log[-2000:]
     assert elapsed < BOUND, f"stack create took {elapsed:.1f}s, bound {BOUND}s"
 
 
@@ -128,7 +141,7 @@ def test_nova_reject(cloud, mode):
     print(mode, json.dumps(out))
     assert out["enabled_filters"][-1] == "ValetFilter"
     assert out["passed"] == []
-    assert [line for line in out["log"] if "failure_mode=reject" in line and CAUSES[mode] in line]
+    assert _lines_with(out["log"], "failure_mode=reject", CAUSES[mode])
     assert elapsed < BOUND
 
 
@@ -136,27 +149,16 @@ def test_nova_without_fault_passes_the_chosen_host(cloud):
     # The same probe with valet-api healthy: exactly one host, the one Valet chose.
     out = _probe(cloud)
     assert len(out["passed"]) == 1 and out["passed"][0] in out["candidates"]
-    assert [line for line in out["log"] if "Valet chose host " + out["passed"][0] in line]
+    assert _lines_with(out["log"], "Valet chose host " + out["passed"][0])
 
 
 @pytest.mark.parametrize("mode", list(CAUSES))
 def test_heat_and_nova_yield(cloud, yield_mode, mode):
     name = f"molecule-yield-{mode}"
-    template = cloud.put(TEMPLATE)
-    cloud.delete_stack(name)
-    offset = cloud.log_size(HEAT_LOG)
-    _set_fault(cloud, mode)
-    try:
-        status, reason, elapsed = cloud.create_stack(template, name)
-        nova = _probe(cloud)
-    finally:
-        _clear_fault(cloud, mode)
-    cloud.delete_stack(name)
+    status, reason, elapsed, log, nova = _stack_under_fault(cloud, mode, name, probe_nova=True)
     print(f"{mode}: {status} in {elapsed:.1f}s; nova passed {nova['passed']}")
     assert status == "CREATE_COMPLETE", reason
-    log = cloud.log_since(HEAT_LOG, offset)
-    assert [line for line in log.splitlines() if "WARNING" in line and "failure_mode=yield" in line
-            and name in line and CAUSES[mode] in line], log[-2000:]
+    assert _lines_with(log, "WARNING", "failure_mode=yield", name, CAUSES[mode]), log[-2000:]
     assert elapsed < BOUND
     assert nova["passed"] == nova["candidates"]
-    assert [line for line in nova["log"] if "failure_mode=yield" in line and CAUSES[mode] in line]
+    assert _lines_with(nova["log"], "failure_mode=yield", CAUSES[mode])
