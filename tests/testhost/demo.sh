@@ -49,19 +49,34 @@ say "demo template ($template)"
 cat "$template"
 in_box sh -c 'cat > /tmp/valet-demo.yaml' < "$template"
 
-# A re-run replaces the last demo stack. `stack delete --wait` can return while the delete is
-# still in progress, so wait until the name is free.
-if os stack show "$stack" >/dev/null 2>&1; then
+# The stack's status once no action is in progress, GONE when there is none. Polled with
+# `stack show`: the CLI's --wait follows the event list and has returned early here.
+settled_status() {
+    local out
+    for _ in $(seq 150); do
+        if out=$(os stack show -f value -c stack_status "$stack" 2>&1); then
+            case $out in *_IN_PROGRESS) ;; *) echo "$out"; return ;; esac
+        elif [[ $out == *"Stack not found"* ]]; then
+            echo GONE
+            return
+        fi
+        sleep 2
+    done
+    echo "STILL_IN_PROGRESS"
+}
+
+# A re-run replaces the last demo stack.
+if [ "$(settled_status)" != GONE ]; then
     say "deleting the previous $stack"
-    os stack delete -y --wait "$stack" >/dev/null || true
-    for _ in $(seq 60); do os stack show "$stack" >/dev/null 2>&1 || break; sleep 2; done
+    os stack delete -y "$stack" >/dev/null
+    [ "$(settled_status)" = GONE ] || { echo "the previous $stack could not be deleted" >&2; exit 1; }
 fi
 emulator DELETE /requests >/dev/null
 emulator POST /fault >/dev/null  # no body: back to mode "none"
 
-say "openstack stack create --wait $stack"
-os stack create --wait -t /tmp/valet-demo.yaml "$stack" >/dev/null || true
-status=$(os stack show -f value -c stack_status "$stack")
+say "openstack stack create $stack"
+os stack create -t /tmp/valet-demo.yaml "$stack" >/dev/null
+status=$(settled_status)
 echo "stack $stack: $status"
 os stack resource list "$stack"
 if [ "$status" != CREATE_COMPLETE ]; then

@@ -48,17 +48,47 @@ class Cloud:
     def fault(self, mode, delay=0):
         return self.emulator("POST", "/fault", {"mode": mode, "delay": delay})
 
+    # Stacks are polled with `stack show` rather than the CLI's --wait: that follows the event list
+    # and has both returned early and died on one connection reset of the test host's uwsgi heat-api.
+    def stack_state(self, name):
+        """(status, reason) of stack `name`, or None when there is none."""
+        for _ in range(5):
+            res = self.openstack(f"stack show -f json {name}", check=False)
+            if res.rc == 0:
+                show = json.loads(res.stdout)
+                return show["stack_status"], show.get("stack_status_reason") or ""
+            if "Stack not found" in res.stderr + res.stdout:
+                return None
+            time.sleep(2)  # a transient API error: ask again
+        pytest.fail(f"stack show {name} kept failing: {res.stderr}")
+
+    def wait_stack(self, name, timeout=300):
+        """The stack's state once no action is in progress (None once deleted)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.stack_state(name)
+            if state is None or not state[0].endswith("_IN_PROGRESS"):
+                return state
+            time.sleep(1)
+        pytest.fail(f"stack {name} still in progress after {timeout}s: {state}")
+
     def delete_stack(self, name):
-        self.openstack(f"stack delete -y --wait {name}", check=False)
+        """Delete and wait; returns the state left (None: gone)."""
+        if self.stack_state(name) is None:
+            return None
+        self.openstack(f"stack delete -y {name}", check=False)
+        return self.wait_stack(name)
 
     def create_stack(self, template, name):
         """Create and wait; returns (status, reason, seconds)."""
-        self.delete_stack(name)
+        leftover = self.delete_stack(name)
+        assert leftover is None, f"an earlier stack {name} could not be deleted: {leftover}"
         started = time.monotonic()
-        self.openstack(f"stack create --wait -t {template} {name}", check=False)
+        res = self.openstack(f"stack create -t {template} {name}", check=False)
+        state = self.wait_stack(name)
         elapsed = time.monotonic() - started
-        show = json.loads(self.openstack(f"stack show -f json {name}"))
-        return show["stack_status"], show.get("stack_status_reason") or "", elapsed
+        assert state is not None, f"stack create {name} made no stack: {res.stderr}"
+        return state[0], state[1], elapsed
 
     def log_size(self, path):
         return int(self.host.check_output(f"stat -c %s {path}"))

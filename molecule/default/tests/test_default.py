@@ -69,7 +69,7 @@ def test_stack_is_planned_in_valet_and_unplanned_on_delete(cloud):
     assert exc["group_name"] == "demo-db-hosts"
 
     cloud.clear()
-    cloud.openstack(f"stack delete -y --wait {name}")
+    assert cloud.delete_stack(name) is None
     deletes = [r for r in cloud.requests() if r["method"] == "DELETE"]
     assert [r["path"] for r in deletes] == [f"/v1/plans/{stack_id}"]
 
