@@ -100,6 +100,27 @@ def test_refused_connection_is_retried(valet_conf, emulator, monkeypatch):
     assert attempts.count == 3
 
 
+def test_total_timeout_caps_the_connection_attempts(valet_conf, emulator, monkeypatch):
+    """No answer to SYN (a host that is down): each attempt gets only what is left of the deadline."""
+    valet_conf.set_override("retries", 3, group="valet")
+    valet_conf.set_override("total_timeout", 1.5, group="valet")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepts; the one connection below fills its backlog
+        with socket.create_connection(listener.getsockname(), timeout=1):
+            valet_conf.set_override("url", "http://127.0.0.1:%d/v1" % listener.getsockname()[1],
+                                    group="valet")
+            api = client.ValetClient(valet_conf)
+            api._adapter.get_token()
+            attempts = ConnectAttempts(monkeypatch)
+            with pytest.raises(client.ValetUnavailable, match="timed out") as exc:
+                api.create_plan({"plan_name": "p", "resources": {}})
+    assert attempts.count == 4
+    # The last attempt was given the deadline's rest, not connect_timeout (1 s).
+    last = float(re.search(r"connect timeout=([0-9.]+)", str(exc.value)).group(1))
+    assert last < 0.5
+
+
 def test_post_reaches_valet_api_once_when_it_comes_back(valet_conf, emulator, monkeypatch):
     api = client.ValetClient(valet_conf)
     api._adapter.get_token()

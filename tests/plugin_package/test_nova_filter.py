@@ -131,7 +131,7 @@ def test_one_valet_api_call_per_request_of_several_instances(nova, valet_conf, e
 # fault, emulator delay, what the log quotes, requests valet-api receives
 FAULTS = [
     ("refuse", 0, "Remote end closed connection", 1),   # read, then dropped: not resent
-    ("slow", 30, "Read timed out", 1),                  # read_timeout is 1 s: not resent
+    ("slow", 30, "Read timed out", 1),                  # past read_timeout: not resent
     ("unauthorized", 0, "HTTP 401", 2),                 # one resend with a new token
     ("error500", 0, "HTTP 500", 1),
     ("noplan", 0, "HTTP 404", 1),
