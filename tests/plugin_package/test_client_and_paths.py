@@ -247,8 +247,8 @@ def test_paths_in_a_venv(wheel, tmp_path):
 def test_paths_under_a_prefix_like_debian_usr_local(wheel, tmp_path):
     prefix = tmp_path / "usr" / "local"
     # --ignore-installed: never touch the test venv's own installation.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
-                    "--prefix", str(prefix), str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--ignore-installed", "--prefix", str(prefix), str(wheel)], check=True)
     (site,) = prefix.glob("lib/python3*/site-packages")
     # Only the prefix install may be seen, not the test venv's own (editable) one.
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONNOUSERSITE="1")

@@ -10,11 +10,12 @@ connect_retries would resend it, so they stay off.
 
 import time
 
-import requests
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
+import requests
+from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 from urllib3.util import Timeout
 
@@ -103,7 +104,7 @@ class _Deadline(Timeout):
         return self._left(self._limits[1])
 
 
-class _Transport(requests.adapters.HTTPAdapter):
+class _Transport(HTTPAdapter):
     """HTTP under keystoneauth1: connection errors retried, each request done by its deadline."""
 
     def __init__(self, opts):
@@ -120,7 +121,7 @@ class _Transport(requests.adapters.HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-class ValetClient(object):
+class ValetClient:
     """Talks to valet-api as the Valet service user, through one keystoneauth1 Adapter."""
 
     def __init__(self, conf=None):
@@ -158,17 +159,19 @@ class ValetClient(object):
             # A no-op while the token is fresh; asked first so that errors name the culprit.
             self._adapter.get_token()
         except ks_exc.ConnectionError as exc:
-            raise ValetUnavailable("Keystone unreachable for the Valet %s: %s" % (self._who, _why(exc)))
+            raise ValetUnavailable("Keystone unreachable for the Valet %s: %s"
+                                   % (self._who, _why(exc))) from exc
         except ks_exc.ClientException as exc:
-            raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc))
+            raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc)) from exc
         try:
             response = self._adapter.request(path, method, json=body)
         except ks_exc.ConnectionError as exc:
-            raise ValetUnavailable("valet-api %s %s got no answer: %s" % (method, path, _why(exc)))
+            raise ValetUnavailable("valet-api %s %s got no answer: %s"
+                                   % (method, path, _why(exc))) from exc
         except ks_exc.ClientException as exc:
             # valet-api's replies come back as responses (raise_exc=False): this is Keystone
             # refusing the new token asked for after a 401.
-            raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc))
+            raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc)) from exc
         if response.status_code >= 400:
             raise ValetAPIError(response.status_code, _explanation(response), method, path)
         if not response.content:
@@ -177,7 +180,7 @@ class ValetClient(object):
             return response.status_code, response.json()
         except ValueError:
             raise ValetAPIError(response.status_code, "reply is not JSON: %r"
-                                % response.text[:200], method, path)
+                                % response.text[:200], method, path) from None
 
     # -- valet-api calls ---------------------------------------------------------------------
 

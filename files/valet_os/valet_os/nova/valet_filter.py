@@ -19,7 +19,7 @@ def _location(reply):
     return reply.get("location") if isinstance(reply, dict) else None
 
 
-class ValetPlacement(object):
+class ValetPlacement:
     """Asks valet-api which of the candidate hosts one instance goes to."""
 
     def __init__(self, conf):
