@@ -28,7 +28,8 @@ def ref(value):
 
 def report(conn, stack_name):
     stack = conn.orchestration.find_stack(stack_name, ignore_missing=False)
-    template = conn.orchestration.get_stack_template(stack)
+    # The template as Heat stores it (the SDK's get_stack_template trips on its own Stack here).
+    template = conn.orchestration.get("/stacks/%s/%s/template" % (stack.name, stack.id)).json()
     definitions = template["resources"]
     physical = {r.name: r.physical_resource_id
                 for r in conn.orchestration.resources(stack)}
@@ -101,11 +102,11 @@ def table(data):
         lines.append("%-8s %-10s %-5s %-7s %s" % (name, s["host"], s["rack"], s["status"],
                                                    ", ".join(member_of.get(name, []))))
     lines.append("")
-    lines.append("%-11s %-22s %-5s %s" % ("group", "rule", "holds", "because"))
+    lines.append("%-11s %-30s %-5s %s" % ("group", "rule", "holds", "because"))
     for g in data["groups"]:
         rule = "%s/%s%s" % (g["type"], g["level"],
                             " " + g["group_name"] if g["group_name"] else "")
-        lines.append("%-11s %-22s %-5s %s" % (g["name"], rule, "yes" if g["holds"] else "NO",
+        lines.append("%-11s %-30s %-5s %s" % (g["name"], rule, "yes" if g["holds"] else "NO",
                                               g["why"]))
     return "\n".join(lines)
 

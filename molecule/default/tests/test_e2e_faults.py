@@ -87,7 +87,9 @@ def test_reject_ends_in_no_valid_host(cloud, mode):
         assert len(attempts) == RETRIES + 1, attempts
 
 
-@pytest.mark.parametrize("mode", list(CAUSES))
+# Down and slow only: the filter reaches its yield verdict through the same failures as its
+# reject verdict, whose every cause is checked above; a real boot costs half a minute here.
+@pytest.mark.parametrize("mode", ["stopped", "slow"])
 def test_yield_boots_on_a_host_nova_chose(cloud, scheduler_yields, mode):
     show, elapsed, log, requests = _boot_under_fault(cloud, mode, f"molecule-yield-{mode}")
     print(f"{mode}: {show['status']} on {show['OS-EXT-SRV-ATTR:host']} in {elapsed:.1f}s")
