@@ -10,6 +10,8 @@ cd "$repo"
 export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 out=${VALET_MOLECULE_LOG_DIR:-$repo/tests/output/molecule}
 rm -rf "$out"; mkdir -p "$out"
+# The default scenario's end-to-end tests write their figures (stack time, memory) to $out/figures.txt.
+export VALET_MOLECULE_LOG_DIR=$out
 if [ $# -gt 0 ]; then
     lanes=("$*")
 elif [ "${VALET_MOLECULE_LANES:-2}" = 1 ]; then
@@ -106,4 +108,8 @@ for i in "${!lanes[@]}"; do
     cat "$out/lane$i.times" 2>/dev/null
 done
 echo "molecule total: $(( SECONDS - t0 ))s"
+if [ -s "$out/figures.txt" ]; then
+    echo "== figures of the end-to-end tests (default scenario)"
+    cat "$out/figures.txt"
+fi
 [ $failed -eq 0 ] && [ $leaks -eq 0 ]

@@ -6,16 +6,21 @@ It speaks valet-api's REST contract (plans, placements, groups, status), places
 servers with simple affinity / diversity / exclusivity rules, records every
 request, and can be told to misbehave (500s, slowness, refused connections, 401s).
 
-    python3 tools/valet_api_emulator.py --host 127.0.0.1 --port 8090 [--log FILE]
+    python3 tools/valet_api_emulator.py --host 127.0.0.1 --port 8090 [--log FILE] [--hosts H1,H2,...]
 
 It does not validate tokens against Keystone: it only insists that one is sent.
 Racks: a host belongs to the rack named by its name up to the last "-"
 (r1-h2 is in rack r1); a host name without "-" is a rack of its own.
+With --hosts (the datacenter valet-api knows) a stack's plan is placed whole when it is
+created, by a search that honours every group at once, and refused (409) when no
+placement exists; Nova's placement requests then confirm the planned host, or replan one
+server among Nova's candidates. Without --hosts each server is placed when Nova asks.
 """
 
 import argparse
 import http.server
 import json
+import collections
 import socket
 import sys
 import threading
@@ -47,7 +52,12 @@ def _new_id():
 class State:
     """Plans, placements and groups; every method runs under the emulator's lock."""
 
-    def __init__(self):
+    # Most placements the whole-plan search tries before it gives up (a plan it cannot place
+    # is refused either way; this only bounds the time a hopeless one takes).
+    SEARCH_BUDGET = 50000
+
+    def __init__(self, hosts=()):
+        self.hosts = list(dict.fromkeys(hosts))  # the datacenter, when known
         self.plans = {}        # plan id -> plan dict
         self.placements = {}   # orchestration id (resource uuid) -> placement dict
         self.groups = {}       # group id -> group dict
@@ -83,13 +93,15 @@ class State:
                 "timeout": body.get("timeout"), "resources": resources}
         self.plans[plan["id"]] = plan
         locations = body.get("locations")
-        if locations:
-            try:
+        try:
+            if locations:
                 for res_uuid in self._servers(plan):
                     self.place(plan, res_uuid, locations)
-            except ApiError:
-                self.delete_plan(plan["id"])
-                raise
+            elif self.hosts:
+                self.place_whole(plan, self._servers(plan))
+        except ApiError:
+            self.delete_plan(plan["id"])
+            raise
         return self.plan_view(plan)
 
     def update_plan(self, ident, body):
@@ -103,7 +115,15 @@ class State:
         self._check_resources(resources)
         for gone in set(plan["resources"]) - set(resources):
             self._unplace(gone)
+        previous = plan["resources"]
         plan["resources"] = resources
+        new = [u for u in self._servers(plan) if u not in self.placements]
+        if self.hosts and new:
+            try:
+                self.place_whole(plan, new)
+            except ApiError:
+                plan["resources"] = previous
+                raise
         return self.plan_view(plan)
 
     def delete_plan(self, ident):
@@ -171,13 +191,16 @@ class State:
                     others |= servers - {res_uuid}
             yield props, others
 
-    def place(self, plan, res_uuid, locations):
-        """Choose a host among locations for one server of plan, honouring its groups."""
+    def _allowed(self, plan, res_uuid, locations, where, reserved):
+        """(hosts among locations that res_uuid's groups allow, its exclusivity group names).
+
+        where: {resource uuid: host} of the servers placed so far; reserved: {host: group name}.
+        """
         candidates = list(dict.fromkeys(locations))
         own_group_names = set()
         for props, others in self._groups_of(plan, res_uuid):
             level = rack_of if props.get("level") == "rack" else (lambda h: h)
-            used = {level(self.placements[o]["location"]) for o in others if o in self.placements}
+            used = {level(where[o]) for o in others if o in where}
             kind = props.get("group_type")
             if kind == "affinity" and used:
                 candidates = [h for h in candidates if level(h) in used]
@@ -186,20 +209,25 @@ class State:
             elif kind == "exclusivity":
                 name = props.get("group_name")
                 own_group_names.add(name)
-                candidates = [h for h in candidates if self._exclusive_ok(h, name, level)]
+                # A host becomes the group's only while nobody else is on it.
+                candidates = [h for h in candidates if reserved.get(h) == name or (
+                    h not in reserved and not any(loc == h for u, loc in where.items()
+                                                  if u != res_uuid))]
         # Hosts reserved for an exclusivity group take only that group's members.
         candidates = [h for h in candidates
-                      if h not in self.reserved or self.reserved[h] in own_group_names]
-        if not candidates:
-            raise ApiError(409, "no host among %s satisfies the groups of resource %s"
-                           % (", ".join(locations) or "(none)", res_uuid))
-        load = {}
-        for p in self.placements.values():
-            if p["orchestration_id"] != res_uuid:
-                load[p["location"]] = load.get(p["location"], 0) + 1
-        host = min(candidates, key=lambda h: load.get(h, 0))
-        for name in own_group_names:
-            self.reserved[host] = name
+                      if h not in reserved or reserved[h] in own_group_names]
+        return candidates, own_group_names
+
+    def _where(self, skip=()):
+        return {u: p["location"] for u, p in self.placements.items() if u not in skip}
+
+    @staticmethod
+    def _by_load(candidates, where, res_uuid):
+        """Emptiest host first; ties keep the caller's order (Nova's, or the datacenter's)."""
+        load = collections.Counter(loc for u, loc in where.items() if u != res_uuid)
+        return sorted(candidates, key=lambda h: load[h])
+
+    def _record(self, plan, res_uuid, host):
         previous = self.placements.get(res_uuid, {})
         self.placements[res_uuid] = {
             "id": previous.get("id") or _new_id(), "orchestration_id": res_uuid,
@@ -207,13 +235,52 @@ class State:
             "name": plan["resources"][res_uuid].get("name"), "location": host}
         return self.placements[res_uuid]
 
-    def _exclusive_ok(self, host, name, level):
-        if self.reserved.get(host) == name:
-            return True
-        if host in self.reserved:
-            return False
-        # An unreserved host can become this group's only if nobody else is on it.
-        return not any(p["location"] == host for p in self.placements.values())
+    def place(self, plan, res_uuid, locations):
+        """Choose a host among locations for one server of plan, honouring its groups."""
+        where = self._where()
+        candidates, own_group_names = self._allowed(plan, res_uuid, locations, where,
+                                                    self.reserved)
+        if not candidates:
+            raise ApiError(409, "no host among %s satisfies the groups of resource %s"
+                           % (", ".join(locations) or "(none)", res_uuid))
+        host = self._by_load(candidates, where, res_uuid)[0]
+        for name in own_group_names:
+            self.reserved[host] = name
+        return self._record(plan, res_uuid, host)
+
+    def place_whole(self, plan, servers):
+        """Place servers of plan on the known hosts at once, every group holding (or 409).
+
+        Depth-first over the servers, exclusivity members and the most grouped first,
+        emptiest host first; the other placements and reservations stay as they are.
+        """
+        order = sorted(servers, key=lambda u: (
+            not any(p.get("group_type") == "exclusivity" for p, _ in self._groups_of(plan, u)),
+            -len(list(self._groups_of(plan, u))), plan["resources"][u].get("name") or u))
+        budget = [self.SEARCH_BUDGET]
+
+        def search(i, where, reserved):
+            if i == len(order):
+                return where, reserved
+            res_uuid = order[i]
+            candidates, own = self._allowed(plan, res_uuid, self.hosts, where, reserved)
+            for host in self._by_load(candidates, where, res_uuid):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return None
+                found = search(i + 1, dict(where, **{res_uuid: host}),
+                               dict(reserved, **{host: n for n in own}))
+                if found:
+                    return found
+            return None
+
+        found = search(0, self._where(skip=servers), dict(self.reserved))
+        if found is None:
+            raise ApiError(409, "no placement of plan %s on hosts %s satisfies its groups"
+                           % (plan["name"], ", ".join(self.hosts)))
+        where, self.reserved = found
+        for res_uuid in servers:
+            self._record(plan, res_uuid, where[res_uuid])
 
     def _unplace(self, res_uuid):
         placement = self.placements.pop(res_uuid, None)
@@ -437,6 +504,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/_emulator/requests" and self.command == "DELETE":
             emu.clear()
             return self._send(204)
+        if path == "/_emulator/state" and self.command == "GET":
+            # What valet-api holds: its hosts, where it placed whom, the reserved hosts.
+            with emu.lock:
+                st = emu.state
+                return self._send(200, {
+                    "hosts": st.hosts, "reserved": st.reserved,
+                    "placements": {u: {"name": p["name"], "location": p["location"],
+                                       "resource_id": p["resource_id"]}
+                                   for u, p in st.placements.items()}})
         if path == "/_emulator/fault" and self.command == "POST":
             try:
                 emu.set_fault((body or {}).get("mode", "none"), (body or {}).get("delay", 0))
@@ -461,11 +537,11 @@ class _Server(http.server.ThreadingHTTPServer):
 class ValetApiEmulator:
     """The emulator as an object: start() it, point clients at .url, read .requests."""
 
-    def __init__(self, host="127.0.0.1", port=0, log_file=None):
+    def __init__(self, host="127.0.0.1", port=0, log_file=None, hosts=()):
         self.host, self.port = host, port
         self.log_file = log_file
         self.lock = threading.Lock()
-        self.state = State()
+        self.state = State(hosts)
         self.fault = ("none", 0)
         self._requests = []
         self._server = None
@@ -524,9 +600,12 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--log", help="append an access log to this file")
+    parser.add_argument("--hosts", default="",
+                        help="comma-separated compute host names: stacks are then planned whole")
     args = parser.parse_args(argv)
     log = open(args.log, "a") if args.log else None
-    emu = ValetApiEmulator(args.host, args.port, log_file=log)
+    emu = ValetApiEmulator(args.host, args.port, log_file=log,
+                           hosts=[h for h in args.hosts.split(",") if h])
     emu.start()
     sys.stdout.write("valet-api emulator listening on %s\n" % emu.url)
     sys.stdout.flush()

@@ -8,6 +8,8 @@ import urllib.request
 
 import pytest
 
+from valet_api_emulator import ValetApiEmulator
+
 TOKEN = {"X-Auth-Token": "any-token"}
 
 
@@ -118,6 +120,68 @@ def test_replan_when_planned_host_is_gone_and_ad_hoc_plan(emulator):
                                                       "locations": ["h9"],
                                                       "resources": servers("i")})
     assert status == 201 and body["plan"]["placements"]["i"]["location"] == "h9"
+
+
+DATACENTER = ["r1-h1", "r1-h2", "r2-h1", "r2-h2"]
+
+
+def nested_stack():
+    """The demo's shape: host affinity inside rack affinity, host diversity, exclusivity."""
+    res = servers("web1", "web2", "app1", "app2", "app3", "db1", "db2")
+    res.update({"web_pair": group("affinity", ["web1", "web2"]),
+                "web_rack": group("affinity", ["web_pair", "app1"], level="rack"),
+                "app_spread": group("diversity", ["app1", "app2", "app3"]),
+                "db_hosts": group("exclusivity", ["db1", "db2"], name="gold")})
+    return res
+
+
+@pytest.fixture
+def datacenter():
+    emu = ValetApiEmulator(hosts=DATACENTER).start()
+    yield emu
+    emu.stop()
+
+
+def test_known_hosts_plan_is_placed_whole_and_confirmed(datacenter):
+    status, body = call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st",
+                                                        "resources": nested_stack()})
+    assert status == 201, body
+    where = {v["name"]: v["location"] for v in body["plan"]["placements"].values()}
+    assert sorted(where) == ["app1", "app2", "app3", "db1", "db2", "web1", "web2"]
+    assert where["web1"] == where["web2"]
+    assert where["app1"].split("-")[0] == where["web1"].split("-")[0]
+    assert len({where["app1"], where["app2"], where["app3"]}) == 3
+    db_hosts = {where["db1"], where["db2"]}
+    assert not db_hosts & {h for n, h in where.items() if not n.startswith("db")}
+    # Nova's requests, in any order, get the planned hosts.
+    for name in ("db2", "app3", "web1", "app1", "web2", "db1", "app2"):
+        assert place(datacenter, name, DATACENTER) == where[name]
+    state = call(datacenter, "GET", "/_emulator/state", base=root(datacenter))[1]
+    assert state["hosts"] == DATACENTER
+    assert state["reserved"] == {h: "gold" for h in db_hosts}
+    # Another stack's server never goes to the reserved host(s); deleting the plan frees them.
+    call(datacenter, "POST", "/plans", {"plan_name": "q", "resources": servers("other")})
+    assert place(datacenter, "other", DATACENTER) not in db_hosts
+    assert call(datacenter, "DELETE", "/plans/st")[0] == 204
+    assert call(datacenter, "GET", "/_emulator/state", base=root(datacenter))[1]["reserved"] == {}
+
+
+def test_known_hosts_plan_without_placement_is_refused(datacenter):
+    res = servers("a", "b", "c")
+    res["spread"] = group("diversity", ["a", "b", "c"], level="rack")  # 3 racks needed, 2 exist
+    status, body = call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st",
+                                                        "resources": res})
+    assert status == 409 and "satisfies its groups" in body["explanation"]
+    assert call(datacenter, "GET", "/plans")[1] == {"plans": []}
+    # A plan update that adds a server is placed against the kept ones.
+    res.pop("c")
+    res["spread"] = group("diversity", ["a", "b"], level="rack")
+    assert call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st",
+                                               "resources": res})[0] == 201
+    res.update(servers("c"))
+    res["spread"] = group("diversity", ["a", "b", "c"], level="rack")
+    assert call(datacenter, "PUT", "/plans/st", {"action": "update", "resources": res})[0] == 409
+    assert "c" not in call(datacenter, "GET", "/plans/st")[1]["plan"]["resources"]
 
 
 def test_groups_crud_and_members(emulator):

@@ -62,7 +62,7 @@ fi
 EMULATOR=$REPO/tools/valet_api_emulator.py
 recipe_hash=$( {
     echo "$BASE"
-    cat "$HERE/Containerfile" "$HERE/debconf-preseed.txt" "$HERE/testhost-init" "$HERE/testhost-up" "$0"
+    cat "$HERE/Containerfile" "$HERE/debconf-preseed.txt" "$HERE/testhost-init" "$HERE/testhost-up" "$HERE/testhost-nova-compute" "$0"
     [ -f "$EMULATOR" ] && cat "$EMULATOR" || echo "no emulator"
 } | hash_of)
 TAG=$IMAGE:$recipe_hash
@@ -76,7 +76,7 @@ fi
 start=$(date +%s)
 ctx=$CACHE/context-$recipe_hash
 rm -rf "$ctx"; mkdir -p "$ctx/emulator"
-cp "$HERE/Containerfile" "$HERE/debconf-preseed.txt" "$HERE/testhost-init" "$HERE/testhost-up" "$ctx/"
+cp "$HERE/Containerfile" "$HERE/debconf-preseed.txt" "$HERE/testhost-init" "$HERE/testhost-up" "$HERE/testhost-nova-compute" "$ctx/"
 if [ -f "$EMULATOR" ]; then
     cp "$EMULATOR" "$ctx/emulator/"
 else

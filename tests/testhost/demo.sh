@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make demo` (root, from the repository root, after the test-host image exists):
-# converge playbooks/site.yml onto a sandbox controller (the molecule `default` scenario under
-# another instance name and state directory; reused when already converged), create a demo
-# stack with Valet GroupAssignments inside it, and show what valet-api was asked.
+# converge playbooks/site.yml onto a sandbox cloud (the molecule `default` scenario under
+# another instance name and state directory; reused when already converged: Heat, Nova with
+# four fake compute hosts in two racks, the valet-api emulator), create a stack of seven real
+# servers in nested Valet groups, show where Nova put each one and whether every group's rule
+# holds there, then boot one plain server without Heat and show where it went.
 # `demo.sh destroy` (make demo-destroy) removes the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +20,9 @@ instance=valet-sandbox
 export VALET_DEFAULT_INSTANCE=$instance
 export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/sandbox
 stack=valet-demo
-template=molecule/default/files/demo-stack.yaml
+plain=valet-demo-plain
+template=molecule/default/files/servers-stack.yaml
+report=molecule/default/files/placement_report.py
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -48,6 +52,7 @@ sys.stdout.write(r.read().decode())' "$1" "$2"
 say "demo template ($template)"
 cat "$template"
 in_box sh -c 'cat > /tmp/valet-demo.yaml' < "$template"
+in_box sh -c 'cat > /tmp/placement_report.py' < "$report"
 
 # The stack's status once no action is in progress, GONE when there is none. Polled with
 # `stack show`: the CLI's --wait follows the event list and has returned early here.
@@ -65,35 +70,74 @@ settled_status() {
     echo "STILL_IN_PROGRESS"
 }
 
-# A re-run replaces the last demo stack.
+# A re-run replaces the last demo stack and plain server (and valet-api's plan of the latter).
 if [ "$(settled_status)" != GONE ]; then
     say "deleting the previous $stack"
     os stack delete -y "$stack" >/dev/null
     [ "$(settled_status)" = GONE ] || { echo "the previous $stack could not be deleted" >&2; exit 1; }
 fi
+for id in $(os server list --name "^$plain\$" -f value -c ID); do
+    os server delete --wait "$id"
+    in_box python3 -c 'import sys, urllib.request as u
+u.urlopen(u.Request("http://127.0.0.1:8090/v1/plans/" + sys.argv[1], method="DELETE",
+                    headers={"X-Auth-Token": "demo"}), timeout=10)' "$id" 2>/dev/null || true
+done
 emulator DELETE /requests >/dev/null
 emulator POST /fault >/dev/null  # no body: back to mode "none"
 
-say "openstack stack create $stack"
+say "openstack stack create $stack (7 servers)"
+t0=$SECONDS
 os stack create -t /tmp/valet-demo.yaml "$stack" >/dev/null
 status=$(settled_status)
-echo "stack $stack: $status"
-os stack resource list "$stack"
+echo "stack $stack: $status in $(( SECONDS - t0 ))s"
 if [ "$status" != CREATE_COMPLETE ]; then
     os stack show -f value -c stack_status_reason "$stack" >&2
     exit 1
 fi
 
+say "where Nova put them (OS-EXT-SRV-ATTR:host; rack = host name up to the last '-')"
+in_box env OS_CLOUD=testhost python3 /tmp/placement_report.py "$stack" --table
+
 say "what valet-api was asked (recorded by the emulator)"
 emulator GET /requests | python3 -c '
 import json, sys
 for req in json.load(sys.stdin)["requests"]:
-    print("%s %s%s" % (req["method"], req["path"], "" if req["token"] else "  (no token)"))
-    if req["body"] is not None:
-        print(json.dumps(req["body"], indent=2, sort_keys=True))
+    body = req["body"] or {}
+    extra = ""
+    if req["path"] == "/v1/plans" and req["method"] == "POST":
+        names = sorted(r["name"] for r in body.get("resources", {}).values())
+        extra = "  plan %s: %s" % (body.get("plan_name"), ", ".join(names))
+    elif "locations" in body:
+        extra = "  candidates %s" % ", ".join(body["locations"])
+    print("%s %s%s" % (req["method"], req["path"], extra))
 '
+echo "hosts valet-api reserves for exclusivity groups:"
+emulator GET /state | python3 -c '
+import json, sys
+for host, group in sorted(json.load(sys.stdin)["reserved"].items()):
+    print("  %s -> %s" % (host, group))
+'
+
+say "openstack server create $plain (no Heat: the filter asks valet-api with a one-server plan)"
+emulator DELETE /requests >/dev/null
+id=$(os --os-compute-api-version 2.37 server create -f value -c id --flavor valet.tiny \
+    --image valet-tiny --nic none --wait "$plain")
+os server show -f json "$id" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+host = s["OS-EXT-SRV-ATTR:host"] or "-"
+print("%s: %s on host %s (rack %s)" % (s["name"], s["status"], host, host.rsplit("-", 1)[0]))
+'
+emulator GET /requests | python3 -c '
+import json, sys
+for req in json.load(sys.stdin)["requests"]:
+    print("%s %s  candidates %s" % (req["method"], req["path"],
+                                    ", ".join((req["body"] or {}).get("locations") or [])))
+'
+echo "nova-scheduler's log:"
+in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.log | sed 's/^[^ ]* [^ ]* [0-9]* //'
 
 say "done"
 echo "The sandbox keeps running: look around with  podman exec -it $instance bash"
-echo "  (OS_CLOUD=testhost openstack stack list; /var/log/heat/heat-engine.log)"
+echo "  (OS_CLOUD=testhost openstack server list --long; /var/log/nova/nova-scheduler.log)"
 echo "Remove it with:  make demo-destroy"

@@ -1,0 +1,137 @@
+"""End to end: a Heat stack of real servers lands where its Valet groups require.
+
+Heat -> nova-api -> nova-conductor -> nova-scheduler (ValetFilter) -> valet-api emulator ->
+nova-compute (fake driver, hosts r1-h1, r1-h2, r2-h1, r2-h2). One stack of seven servers
+(files/servers-stack.yaml) is created once for the module; every check below only reads it.
+Placement is read from Nova (OS-EXT-SRV-ATTR:host), never from Valet's answer alone.
+"""
+import json
+import subprocess
+
+import pytest
+
+from conftest import NOVA_LOG, Cloud
+from e2e import COMPUTE_HOSTS, boot, delete_server, filter_lines, rack_of, record_figure, wait_server
+
+STACK = "molecule-e2e"
+
+
+def _memory(host):
+    """The test host's memory use as `podman stats` reports it (and the cgroup's own figure)."""
+    name = getattr(host.backend, "name", None)
+    stats = subprocess.run(["podman", "stats", "--no-stream", "--format", "{{.MemUsage}}", name],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    current = int(host.check_output("cat /sys/fs/cgroup/memory.current"))
+    return stats, current
+
+
+@pytest.fixture(scope="module")
+def e2e(host):
+    """Create the stack once; yield (placement report, stack status, reason, seconds, scheduler log)."""
+    cloud = Cloud(host)
+    template = cloud.put("servers-stack.yaml")
+    report_script = cloud.put("placement_report.py")
+    cloud.delete_stack(STACK)
+    offset = cloud.log_size(NOVA_LOG)
+    status, reason, seconds = cloud.create_stack(template, STACK)
+    try:
+        report = json.loads(host.check_output(f"python3 {report_script} {STACK}"))
+        record_figure("e2e: 7-server stack %s in" % status, "%.0f s (budget 90 s)" % seconds)
+        stats, current = _memory(host)
+        record_figure("e2e: test host memory, 4 fake computes",
+                      "%s (podman stats); cgroup memory.current %.2f GiB (budget 4 GiB)"
+                      % (stats, current / 2**30))
+        print(host.check_output(f"python3 {report_script} {STACK} --table"))
+        yield report, status, reason, seconds, cloud.log_since(NOVA_LOG, offset)
+    finally:
+        # Frees the hosts valet-api reserved for the stack's exclusivity group.
+        assert cloud.delete_stack(STACK) is None
+
+
+def test_four_fake_computes_in_two_racks(cloud):
+    hypervisors = json.loads(cloud.openstack("hypervisor list -f json"))
+    assert sorted(h["Hypervisor Hostname"] for h in hypervisors) == COMPUTE_HOSTS
+    assert {h["State"] for h in hypervisors} == {"up"}
+    assert sorted({rack_of(h) for h in COMPUTE_HOSTS}) == ["r1", "r2"]
+    services = json.loads(cloud.openstack("compute service list --service nova-compute -f json"))
+    assert sorted(s["Host"] for s in services) == COMPUTE_HOSTS
+    assert {s["State"] for s in services} == {"up"}
+
+
+def test_stack_of_servers_completes(e2e):
+    report, status, reason, _, _ = e2e
+    assert status == "CREATE_COMPLETE", reason
+    assert sorted(report["servers"]) == ["app1", "app2", "app3", "db1", "db2", "web1", "web2"]
+    for name, srv in report["servers"].items():
+        assert srv["status"] == "ACTIVE", (name, srv)
+        assert srv["host"] in COMPUTE_HOSTS, (name, srv)
+
+
+def _group(report, name):
+    return next(g for g in report["groups"] if g["name"] == name)
+
+
+def test_host_affinity_pair_on_one_host(e2e):
+    servers = e2e[0]["servers"]
+    assert servers["web1"]["host"] == servers["web2"]["host"]
+    assert _group(e2e[0], "web_pair")["holds"]
+
+
+def test_rack_affinity_around_the_pair(e2e):
+    servers = e2e[0]["servers"]
+    assert servers["app1"]["rack"] == servers["web1"]["rack"] == servers["web2"]["rack"]
+    assert _group(e2e[0], "web_rack")["holds"]
+
+
+def test_host_diversity_on_distinct_hosts(e2e):
+    servers = e2e[0]["servers"]
+    assert len({servers[n]["host"] for n in ("app1", "app2", "app3")}) == 3
+    assert _group(e2e[0], "app_spread")["holds"]
+
+
+def test_exclusivity_hosts_hold_nothing_else(e2e, cloud):
+    report = e2e[0]
+    db_hosts = {report["servers"][n]["host"] for n in ("db1", "db2")}
+    others = {report["servers"][n]["host"] for n in report["servers"] if not n.startswith("db")}
+    assert not db_hosts & others
+    # Nor any server outside the stack, and valet-api holds exactly those hosts for the group.
+    assert not db_hosts & set(report["others"])
+    reserved = cloud.emulator("GET", "/state")["reserved"]
+    assert {h for h, g in reserved.items() if g == "demo-db-hosts"} == db_hosts
+    assert _group(report, "db_hosts")["holds"]
+
+
+def test_scheduler_log_shows_valet_decision_for_each_server(e2e):
+    report, _, _, _, log = e2e
+    for name, srv in report["servers"].items():
+        lines = filter_lines(log, srv["id"])
+        assert lines, f"no ValetFilter line for {name} ({srv['id']})"
+        assert any(srv["host"] in line for line in lines), (name, srv["host"], lines)
+
+
+def test_valet_placements_are_where_nova_put_them(e2e, cloud):
+    placements = cloud.emulator("GET", "/state")["placements"]
+    by_name = {p["name"]: p for p in placements.values()}
+    for name, srv in e2e[0]["servers"].items():
+        assert by_name[name]["location"] == srv["host"], name
+        assert by_name[name]["resource_id"] == srv["id"], name
+
+
+def test_plain_server_goes_where_valet_says_and_off_reserved_hosts(e2e, cloud):
+    # No Heat: the filter sends valet-api a one-server plan keyed by the instance uuid.
+    reserved = set(cloud.emulator("GET", "/state")["reserved"])
+    offset = cloud.log_size(NOVA_LOG)
+    cloud.clear()
+    ident = boot(cloud, "molecule-e2e-plain")
+    try:
+        show = wait_server(cloud, ident)
+        assert show["status"] == "ACTIVE", show.get("fault")
+        host = show["OS-EXT-SRV-ATTR:host"]
+        assert host in COMPUTE_HOSTS and host not in reserved
+        plans = [r for r in cloud.requests() if r["method"] == "POST" and r["path"] == "/v1/plans"]
+        assert [p["body"]["stack_id"] for p in plans] == [ident]
+        assert set(plans[0]["body"]["locations"]) <= set(COMPUTE_HOSTS)
+        lines = filter_lines(cloud.log_since(NOVA_LOG, offset), ident)
+        assert any(host in line for line in lines), lines
+    finally:
+        delete_server(cloud, ident)

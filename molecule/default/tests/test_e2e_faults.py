@@ -1,0 +1,104 @@
+"""valet-api faults on real boots: nova-scheduler's ValetFilter follows failure_mode.
+
+Each test boots one server with `openstack server create` (no Heat) onto the four fake
+computes while the valet-api emulator is stopped, refuses, is slow past read_timeout,
+answers 500 or 401. reject: the server ends in ERROR with Nova's "No valid host" and is on
+no host; yield: ACTIVE on a host Nova chose. A slow valet-api costs one bounded wait per
+scheduling request (the request's own attempts, never one per candidate host).
+"""
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import NOVA_LOG, Cloud
+from e2e import COMPUTE_HOSTS, boot, delete_server, filter_lines, record_figure, wait_server
+from test_faults import BOUND, CAUSES, RETRIES, _clear_fault, _set_fault
+
+EMULATOR_RESTART = ("kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py');"
+                    " sleep 1; /usr/local/sbin/testhost-up infra")
+
+
+def _scheduler_failure_mode(cloud, value):
+    """[valet] failure_mode in nova.conf with the collection's own module; nova-scheduler restarted."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    ansible = str(pathlib.Path(sys.executable).parent / "ansible")
+    subprocess.run(
+        [ansible, "all", "-i", inventory, "-m", "valet.openstack.oslo_ini", "-a",
+         f"path=/etc/nova/nova.conf section=valet option=failure_mode value={value} "
+         "ledger=/var/lib/molecule-faults/nova-ledger.json"],
+        check=True, capture_output=True, text=True)
+    # testhost-up starts it again and waits until it has re-registered and stays up.
+    cloud.host.check_output("service nova-scheduler stop; /usr/local/sbin/testhost-up nova")
+
+
+@pytest.fixture(scope="module")
+def scheduler_yields(host):
+    cloud = Cloud(host)
+    _scheduler_failure_mode(cloud, "yield")
+    yield
+    _scheduler_failure_mode(cloud, "reject")
+
+
+def _boot_under_fault(cloud, mode, name):
+    """Boot `name` while valet-api has fault `mode`; (server, seconds to ACTIVE/ERROR, log, requests)."""
+    offset = cloud.log_size(NOVA_LOG)
+    cloud.clear()
+    _set_fault(cloud, mode)
+    try:
+        started = time.monotonic()
+        ident = boot(cloud, name)
+        show = wait_server(cloud, ident)
+        elapsed = time.monotonic() - started
+        requests = [] if mode == "stopped" else cloud.requests()
+    finally:
+        if mode == "slow":
+            # The emulator would still answer the abandoned requests later; start it afresh.
+            cloud.host.check_output(EMULATOR_RESTART)
+        _clear_fault(cloud, mode)
+    delete_server(cloud, ident)
+    return show, elapsed, cloud.log_since(NOVA_LOG, offset), requests
+
+
+def _placed(cloud, ident):
+    return [p for p in cloud.emulator("GET", "/state")["placements"].values()
+            if p["resource_id"] == ident]
+
+
+@pytest.mark.parametrize("mode", list(CAUSES))
+def test_reject_ends_in_no_valid_host(cloud, mode):
+    show, elapsed, log, requests = _boot_under_fault(cloud, mode, f"molecule-reject-{mode}")
+    print(f"{mode}: {show['status']} in {elapsed:.1f}s: {show.get('fault')}")
+    assert show["status"] == "ERROR"
+    assert "No valid host" in show["fault"]["message"], show["fault"]
+    assert show["OS-EXT-SRV-ATTR:host"] is None
+    assert not _placed(cloud, show["id"])
+    lines = filter_lines(log, show["id"])
+    assert [line for line in lines if "failure_mode=reject" in line and CAUSES[mode] in line], lines
+    assert elapsed < BOUND + 60, f"{elapsed:.1f}s"  # Nova's own work on top of Valet's bound
+    if mode == "slow":
+        # One scheduling request, four candidate hosts: the request's own attempts only.
+        attempts = [r for r in requests if r["method"] == "POST"]
+        record_figure("e2e: slow valet-api, reject: boot to ERROR in",
+                      "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
+        assert len(attempts) == RETRIES + 1, attempts
+
+
+# Down and slow only: the filter reaches its yield verdict through the same failures as its
+# reject verdict, whose every cause is checked above; a real boot costs half a minute here.
+@pytest.mark.parametrize("mode", ["stopped", "slow"])
+def test_yield_boots_on_a_host_nova_chose(cloud, scheduler_yields, mode):
+    show, elapsed, log, requests = _boot_under_fault(cloud, mode, f"molecule-yield-{mode}")
+    print(f"{mode}: {show['status']} on {show['OS-EXT-SRV-ATTR:host']} in {elapsed:.1f}s")
+    assert show["status"] == "ACTIVE", show.get("fault")
+    assert show["OS-EXT-SRV-ATTR:host"] in COMPUTE_HOSTS
+    lines = filter_lines(log, show["id"])
+    assert [line for line in lines if "failure_mode=yield" in line and CAUSES[mode] in line], lines
+    if mode == "slow":
+        attempts = [r for r in requests if r["method"] == "POST"]
+        record_figure("e2e: slow valet-api, yield: boot to ACTIVE in",
+                      "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
+        assert len(attempts) == RETRIES + 1, attempts
