@@ -197,7 +197,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: What was done (with O(edits), per changed edit, C([section] option: what)).
+  description: 'What was done (with O(edits), per changed edit, C([section] option: what)).'
   returned: always
   type: str
   sample: member added

@@ -17,7 +17,7 @@ description:
     syntax error, or C(<path> does not exist) when it is missing.'
   - Returns only the options asked for (configuration files hold passwords).
   - Given O(edits) (as M(valet.openstack.oslo_ini) takes them) and the O(ledger), says which of them would
-    change the file, without changing anything: a read-only plan for a rollout.
+    change the file, without changing anything (a read-only plan for a rollout).
 author:
   - Valet for OpenStack maintainers (@valet-openstack)
 options:
