@@ -221,9 +221,21 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import (
-    EDIT_SPEC, MASK, IniError, apply_changes, decode, edit_list, encode, load_ledger, mask, option_values,
-    redact, save_ledger)
+    EDIT_SPEC,
+    MASK,
+    IniError,
+    apply_changes,
+    decode,
+    edit_list,
+    encode,
+    load_ledger,
+    mask,
+    option_values,
+    redact,
+    save_ledger,
+)
 
 
 def _write(module, path, data):

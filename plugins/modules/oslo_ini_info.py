@@ -142,8 +142,17 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import (
-    EDIT_SPEC, IniError, apply_changes, decode, edit_list, load_ledger, mask, read_values)
+    EDIT_SPEC,
+    IniError,
+    apply_changes,
+    decode,
+    edit_list,
+    load_ledger,
+    mask,
+    read_values,
+)
 
 
 def main():

@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, VENV, failure_messages, package_state
 
 RECORD = os.path.join(REPO, "tests", "output", "bad_input.jsonl")
@@ -263,8 +262,9 @@ def test_keystone_service_type_placement_collides(controller, emulator, keystone
     record("keystone-placement", "`valet_keystone_service_type: placement` while Nova's Placement exists", msg)
 
 
-def render(path=os.path.join(REPO, "docs", "bad-input.md")):
+def render(path=None):
     """docs/bad-input.md from the messages recorded by the last run (last message per case wins)."""
+    path = path or os.path.join(REPO, "docs", "bad-input.md")
     rows = {}
     with open(RECORD) as f:
         for line in f:

@@ -7,7 +7,6 @@ argv[1]: JSON {"stamp": path of the staged source's digest file, "heat": read He
 """
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 

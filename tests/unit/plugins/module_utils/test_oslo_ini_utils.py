@@ -92,10 +92,10 @@ def test_parser_agrees_with_oslo_config(tmp_path):
 
             def new_section(self, section):
                 self.section = section
-                parsed.setdefault(section, {})
+                parsed.setdefault(section, {})  # noqa: B023 - used within this iteration only
 
             def assignment(self, key, value):
-                parsed[self.section].setdefault(key, []).append('\n'.join(value))
+                parsed[self.section].setdefault(key, []).append('\n'.join(value))  # noqa: B023
 
         Collect().parse(text.splitlines(True))
         doc = oi.IniDocument(text, name)
