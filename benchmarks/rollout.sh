@@ -50,10 +50,13 @@ for s in scenarios:
         counts = json.load(open(os.path.join(out, '%s.%s.json' % (s, label))))
         rows[s, label] = secs, {h: c for h, c in counts.items() if ctl(h)}
 print('%-17s %-6s %7s %8s | per controller: tasks run / skipped, module invocations, changed'
+      ' (+ Keystone tasks / modules where the controller is the Keystone host)'
       % ('scenario', 'run', 'seconds', 'of first'))
 for (s, label), (secs, counts) in rows.items():
-    per = ', '.join('%s %d/%d, %d, %d' % (h.replace('valet-mc-', ''), c['tasks'], c['skipped'], c['modules'],
-                                          c['changed']) for h, c in sorted(counts.items()))
+    per = ', '.join('%s %d/%d, %d, %d%s' % (
+        h.replace('valet-mc-', ''), c['tasks'], c['skipped'], c['modules'], c['changed'],
+        ' (+%d/%d)' % (c['keystone_tasks'], c['keystone_modules']) if c.get('keystone_tasks') else '')
+        for h, c in sorted(counts.items()))
     print('%-17s %-6s %7.1f %7.0f%% | %s' % (s, label, secs, 100 * secs / rows[s, 'first'][0], per))
 if ('default', 'noop') in rows and ('multi_controller', 'noop') in rows:
     print('no-op of 3 controllers / no-op of 1: %.2f' % (rows['multi_controller', 'noop'][0] / rows['default', 'noop'][0]))

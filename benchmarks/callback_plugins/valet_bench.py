@@ -6,7 +6,9 @@
 A task "ran" on a host when it was not skipped there. A module invocation is one execution of a
 module on a host (one per loop item); tasks handled by the controller alone (assert, fail, debug,
 set_fact, group_by, meta, includes, argument-spec validation) invoke none. Delegated invocations
-are counted for the host they ran for, and also as "delegated". Written to $VALET_BENCH_COUNTS.
+are counted for the host they ran for, and also as "delegated". Tasks of the valet_keystone role are
+counted apart ("keystone_tasks", "keystone_modules"): a controller that is also the Keystone host
+runs them once for the whole cloud. Written to $VALET_BENCH_COUNTS.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,11 +49,17 @@ class CallbackModule(CallbackBase):
 
     def _host(self, name):
         return self.hosts.setdefault(name, {'tasks': 0, 'skipped': 0, 'changed': 0, 'failed': 0,
-                                            'modules': 0, 'delegated': 0})
+                                            'modules': 0, 'delegated': 0, 'keystone_tasks': 0,
+                                            'keystone_modules': 0})
 
     def _count(self, result, failed=False):
         counts = self._host(result._host.get_name())
         res = result._result
+        role = result._task._role.get_name() if result._task._role else ''
+        if role.endswith('valet_keystone'):
+            counts['keystone_tasks'] += 1
+            counts['keystone_modules'] += 0 if result._task.action.split('.')[-1] in CONTROLLER_ONLY else 1
+            return
         counts['tasks'] += 1
         counts['changed'] += int(bool(res.get('changed')))
         counts['failed'] += int(failed)
