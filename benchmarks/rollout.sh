@@ -10,7 +10,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 export ANSIBLE_CALLBACK_PLUGINS=$repo/benchmarks/callback_plugins
-export ANSIBLE_CALLBACKS_ENABLED=valet_bench
+# profile_tasks: the slowest tasks at the end of each converge log.
+export ANSIBLE_CALLBACKS_ENABLED=valet_bench,ansible.posix.profile_tasks
 out=${VALET_BENCH_DIR:-$repo/tests/output/bench-rollout}
 mkdir -p "$out"
 scenarios=("$@")
