@@ -50,7 +50,7 @@ class CallbackModule(CallbackBase):
     def _host(self, name):
         return self.hosts.setdefault(name, {'tasks': 0, 'skipped': 0, 'changed': 0, 'failed': 0,
                                             'modules': 0, 'delegated': 0, 'keystone_tasks': 0,
-                                            'keystone_modules': 0})
+                                            'keystone_modules': 0, 'invocations': []})
 
     def _count(self, result, failed=False):
         counts = self._host(result._host.get_name())
@@ -69,6 +69,7 @@ class CallbackModule(CallbackBase):
         items = res.get('results')
         n = len([r for r in items if not r.get('skipped')]) if isinstance(items, list) else 1
         counts['modules'] += n
+        counts['invocations'].append('%s x%d' % (result._task.get_name(), n))
         if result._task.delegate_to:
             counts['delegated'] += n
 
