@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 # molecule.yml puts this on ANSIBLE_COLLECTIONS_PATH: where the `ansible` package keeps containers.podman.
 export VALET_SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>/dev/null)
 
-.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench build clean
+.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench bench-rollout build clean
 
 help:
 	@echo "make demo   - sandbox controller in podman, converge site.yml, create a demo stack"
@@ -59,6 +59,9 @@ test: deps venv collection-link
 
 bench: venv collection-link
 	$(BIN)/python benchmarks/bench_filter.py
+
+bench-rollout: venv collection-link  ## first converge vs no-op re-run, default and multi_controller
+	bash benchmarks/rollout.sh
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path dist .

@@ -26,8 +26,8 @@ from oslo_config import cfg  # noqa: E402
 
 sys.path[0:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "tests", "plugin_package")]
 sys.path.append(os.path.join(ROOT, "tests"))
-from valet_api_emulator import ValetApiEmulator  # noqa: E402
 import valet_sides  # noqa: E402
+from valet_api_emulator import ValetApiEmulator  # noqa: E402
 
 HOSTS = 10000
 REQUESTS = 20
@@ -48,6 +48,7 @@ def bench_filter(keystone, emulator):
     valet_sides.load_nova()
     from nova import objects
     from nova.scheduler import filters, host_manager
+
     from valet_os.common import client
 
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -171,6 +172,7 @@ def bench_plan_body():
     from heat.common import messaging, template_format
     from heat.engine import environment, resources, stack, template
     from heat.tests import utils
+
     from valet_os import paths
     from valet_os.heat import plugins
 

@@ -434,16 +434,27 @@ def _scalar_absent(doc, section, option, value, fled):
 
 
 def _join_member(raw, member):
-    """Append a member, copying the separator style already used in the value."""
+    """Append a member, copying the separator style already used in the value.
+
+    A list that ends with a comma keeps ending with one: ours goes before that comma, so that
+    removing ours (with the separator in front of it) gives the operator's comma back.
+    """
     body = raw.rstrip()
     tail = raw[len(body):]
     if not body:
         return member + tail
-    if body.endswith(','):
-        return body + member + tail
     seps = _SEP_RE.findall(body)
+    if body.endswith(','):
+        final = seps[-1]
+        sep = seps[-2] if len(seps) > 1 else final
+        return body[:len(body) - len(final)] + sep + member + final + tail
     sep = seps[-1] if seps else ','
     return body + sep + member + tail
+
+
+def _last_member(raw):
+    members = list_members(raw)
+    return members[-1] if members else None
 
 
 def _drop_member(raw, index):
@@ -468,8 +479,8 @@ def _member_index(raw, member):
     tokens = _SEP_RE.split(raw)[0::2]
     for idx, tok in enumerate(tokens):
         if tok.strip() == member:
-            return idx, len(tokens)
-    return None, len(tokens)
+            return idx
+    return None
 
 
 def _insert_member(raw, index, member):
@@ -505,8 +516,8 @@ def _list_present(doc, section, option, value, position, default, fled):
         return True, 'option added', None
     entry = entries[-1]
     previous = entry.members()
-    idx, _count = _member_index(entry.raw_value, value)
-    is_last = _SEP_RE.split(entry.raw_value)[-1].strip() == value
+    idx = _member_index(entry.raw_value, value)
+    is_last = _last_member(entry.raw_value) == value
     if (idx is not None and position != 'last') or (position == 'last' and is_last):
         _note_preexisting(fled, key, 'list')
         return False, 'already a member', previous
@@ -537,7 +548,7 @@ def _list_absent(doc, section, option, value, fled):
         return False, 'option not present', None
     entry = entries[-1]
     previous = entry.members()
-    idx, _count = _member_index(entry.raw_value, value)
+    idx = _member_index(entry.raw_value, value)
     if rec is None:
         if idx is None:
             return False, 'not a member', previous
@@ -673,6 +684,60 @@ def apply_change(text, path, params, file_ledger=None):
         msg += '; empty section removed'
     new_text = doc.text()
     return Result(new_text, new_text != text, msg, previous, fled)
+
+
+# The keys of one edit, shared by the modules' O(edits) option (documented there).
+EDIT_KEYS = ('section', 'option', 'value', 'kind', 'state', 'position', 'default', 'secret')
+EDIT_SPEC = dict(
+    section=dict(type='str', required=True),
+    option=dict(type='str', required=True),
+    value=dict(type='str'),
+    kind=dict(type='str', choices=list(KINDS)),
+    state=dict(type='str', choices=list(STATES)),
+    position=dict(type='str', choices=list(POSITIONS)),
+    default=dict(type='list', elements='str'),
+    secret=dict(type='bool', default=False),
+)
+
+
+def edit_list(params):
+    """The module's edits: O(edits), or the one edit its top-level options describe.
+
+    An edit without a state takes the module's; a secret edit without a value takes secret_value.
+    """
+    if params.get('edits') is not None:
+        raw = params['edits']
+    else:
+        raw = [dict((k, params.get(k)) for k in EDIT_KEYS)]
+    edits = []
+    for item in raw:
+        edit = dict((k, item.get(k)) for k in EDIT_KEYS)
+        edit['kind'] = edit['kind'] or 'scalar'
+        edit['state'] = edit['state'] or params.get('state') or 'present'
+        edit['secret'] = bool(edit['secret'])
+        if edit['secret'] and edit['value'] is None and edit['state'] == 'present':
+            edit['value'] = params.get('secret_value')
+        edits.append(edit)
+    return edits
+
+
+def apply_changes(text, path, edits, file_ledger=None):
+    """Apply a list of edits (each as apply_change's params) in order, as one change of the file.
+
+    Returns (text, ledger, results) where results holds, per edit, its params' section/option/state
+    and the edit's changed, msg and previous.  Every edit is validated before the first is applied.
+    """
+    for params in edits:
+        validate(params)
+    ledger = file_ledger
+    results = []
+    for params in edits:
+        res = apply_change(text, path, params, ledger)
+        text, ledger = res.text, res.ledger
+        results.append(dict(section=params['section'], option=params['option'],
+                            state=params.get('state') or 'present', changed=res.changed,
+                            msg=res.msg, previous=res.previous))
+    return text, ledger if ledger is not None else empty_file_ledger(), results
 
 
 def read_values(text, path, options):

@@ -10,13 +10,15 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: oslo_ini
-short_description: Change one option of an oslo.config INI file, keeping everything else byte for byte
+short_description: Change options of an oslo.config INI file, keeping everything else byte for byte
 version_added: 1.0.0
 description:
-  - Sets a scalar option, adds a member to a comma-separated list option, or adds a line to a
-    multi-valued option of an oslo.config file (C(nova.conf), C(heat.conf)).
-  - Comments, blank lines, spacing, other keys, duplicated keys and sections, CRLF line endings and a
-    missing final newline are kept exactly as they are.
+  - Sets scalar options, adds members to comma-separated list options, or adds lines to multi-valued
+    options of an oslo.config file (C(nova.conf), C(heat.conf)).
+  - One call applies one edit (O(section), O(option), ...) or a whole list of them (O(edits)), read, changed
+    and written once.
+  - Comments, blank lines, spacing, other keys, duplicated keys and sections, CRLF line endings, a
+    missing final newline and a list's trailing comma are kept exactly as they are.
   - Every change is recorded in a JSON O(ledger) so that O(state=absent) removes exactly what this module
     added and restores what it replaced. Without a ledger record, O(state=absent) removes only our list
     member, our multi-valued line, or a scalar option whose value equals O(value).
@@ -25,17 +27,59 @@ author:
   - Valet for OpenStack maintainers (@valet-openstack)
 options:
   path:
-    description: Path of the oslo.config file.
+    description: Path of the oslo.config file. It must exist.
     type: path
     required: true
+  edits:
+    description:
+      - The edits to apply, in order. Each takes the keys of the single-edit options below (O(section),
+        O(option), O(value), O(kind), O(position), O(default), O(secret)) plus O(edits[].state).
+      - Mutually exclusive with O(section) and O(option).
+    type: list
+    elements: dict
+    suboptions:
+      section:
+        description: As O(section).
+        type: str
+        required: true
+      option:
+        description: As O(option).
+        type: str
+        required: true
+      value:
+        description: As O(value). For a secret edit without a value, O(secret_value) is used.
+        type: str
+      kind:
+        description: As O(kind).
+        type: str
+        choices: [scalar, list, multi]
+      state:
+        description: This edit's state; O(state) when not given.
+        type: str
+        choices: [present, absent]
+      position:
+        description: As O(position).
+        type: str
+        choices: [any, last]
+      default:
+        description: As O(default).
+        type: list
+        elements: str
+      secret:
+        description: As O(secret).
+        type: bool
+        default: false
+  secret_value:
+    description:
+      - The value of the secret edits in O(edits) that give none (for example a password), kept out of
+        the loop items and the output.
+    type: str
   section:
     description: Section name, without brackets (for example V(DEFAULT) or V(filter_scheduler)).
     type: str
-    required: true
   option:
     description: Option name.
     type: str
-    required: true
   value:
     description:
       - The value (O(kind=scalar)), the list member (O(kind=list)) or the line value (O(kind=multi)).
@@ -79,12 +123,6 @@ options:
       - JSON file recording what was changed, per file, section and option. Created with mode 0600.
     type: path
     default: /var/lib/valet_openstack/ini_ledger.json
-  create:
-    description:
-      - Create the file (mode 0640) if it does not exist. When false a missing file is an error.
-      - A file created this way is deleted by O(state=absent) once nothing is left in it.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -95,7 +133,7 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The file is written atomically; its owner, group and mode are kept.
+  - The file is written atomically, once per call; its owner, group and mode are kept.
   - In the diff, the values of credential-like options (names containing C(password), C(secret), C(token),
     C(connection), C(transport_url), or ending in C(_key)) are masked as well, since the diff holds
     the whole file.
@@ -138,6 +176,15 @@ EXAMPLES = r'''
     value: "{{ valet_password }}"
     secret: true
 
+- name: All of Valet's nova.conf edits in one call (the password from a no_log option)
+  valet.openstack.oslo_ini:
+    path: /etc/nova/nova.conf
+    edits:
+      - {section: filter_scheduler, option: enabled_filters, kind: list, position: last, value: ValetFilter}
+      - {section: valet, option: url, value: "http://valet-api:8090/v1"}
+      - {section: valet, option: admin_password, secret: true}
+    secret_value: "{{ valet_password }}"
+
 - name: Remove what we added
   valet.openstack.oslo_ini:
     path: /etc/nova/nova.conf
@@ -150,17 +197,23 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: What was done.
+  description: 'What was done (with O(edits), per changed edit, C([section] option: what)).'
   returned: always
   type: str
   sample: member added
 previous:
   description:
     - The value before the change (scalar), the list members (list) or all the lines' values (multi).
-      Null when the option was absent. Masked when O(secret=true).
+      Null when the option was absent. Masked when O(secret=true). With O(edits), the first edit's.
   returned: always
   type: raw
   sample: [ComputeFilter, ImagePropertiesFilter]
+edits:
+  description: Per edit, in order, C(section), C(option), C(state), C(changed), C(msg) and C(previous).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{section: valet, option: url, state: present, changed: true, msg: option added, previous: null}]
 '''
 
 import os
@@ -168,26 +221,48 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import (
-    IniError, MASK, apply_change, decode, encode, load_ledger, mask, option_values, redact, save_ledger, validate)
+    EDIT_SPEC,
+    MASK,
+    IniError,
+    apply_changes,
+    decode,
+    edit_list,
+    encode,
+    load_ledger,
+    mask,
+    option_values,
+    redact,
+    save_ledger,
+)
 
 
-def _write(module, path, data, existed):
+def _write(module, path, data):
     fd, tmp = tempfile.mkstemp(prefix='.oslo_ini.', dir=os.path.dirname(path) or '.')
     with os.fdopen(fd, 'wb') as handle:
         handle.write(data)
     # atomic_move copies owner, group and mode from the file it replaces.
     module.atomic_move(tmp, path)
-    if not existed:
-        os.chmod(path, 0o640)
+
+
+def _summary(results):
+    changed = [r for r in results if r['changed']]
+    if len(results) == 1:
+        return results[0]['msg']
+    if not changed:
+        return 'nothing to change'
+    return '; '.join('[%s] %s: %s' % (r['section'], r['option'], r['msg']) for r in changed)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path', required=True),
-            section=dict(type='str', required=True),
-            option=dict(type='str', required=True),
+            edits=dict(type='list', elements='dict', options=EDIT_SPEC),
+            secret_value=dict(type='str', no_log=True),
+            section=dict(type='str'),
+            option=dict(type='str'),
             value=dict(type='str'),
             kind=dict(type='str', default='scalar', choices=['scalar', 'list', 'multi']),
             state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -195,65 +270,52 @@ def main():
             default=dict(type='list', elements='str'),
             secret=dict(type='bool', default=False),
             ledger=dict(type='path', default='/var/lib/valet_openstack/ini_ledger.json'),
-            create=dict(type='bool', default=False),
         ),
+        mutually_exclusive=[('edits', 'section'), ('edits', 'option')],
+        required_one_of=[('edits', 'section')],
+        required_together=[('section', 'option')],
         supports_check_mode=True,
     )
     params = module.params
     path = params['path']
-    secrets = []
-    if params['secret'] and params['value']:
-        secrets.append(params['value'])
-        module.no_log_values.add(params['value'])
+    edits = edit_list(params)
+    secrets = [e['value'] for e in edits if e['secret'] and e['value']]
+    for secret in secrets:
+        module.no_log_values.add(secret)
     try:
-        validate(params)
-        existed = os.path.exists(path)
-        if not existed and not params['create']:
+        if not os.path.exists(path):
             raise IniError('%s does not exist' % path)
-        text = ''
-        if existed:
-            with open(path, 'rb') as handle:
-                text = decode(handle.read())
+        with open(path, 'rb') as handle:
+            text = decode(handle.read())
         ledger = load_ledger(params['ledger'])
         key = os.path.abspath(path)
-        result = apply_change(text, path, params, ledger['files'].get(key))
+        new_text, fled, results = apply_changes(text, path, edits, ledger['files'].get(key))
     except (IniError, IOError, OSError) as exc:
         module.fail_json(msg=mask(to_native(exc), secrets))
-
-    previous = result.previous
-    if params['secret']:
-        # Whatever the option holds before or after (ours, the operator's, one
-        # restored from the ledger) is a secret too.
-        for item in (option_values(text, path, params['section'], params['option'])
-                     + option_values(result.text, path, params['section'], params['option'])):
+    for edit, res in zip(edits, results):
+        if not edit['secret']:
+            continue
+        # Whatever the option holds before or after (ours, the operator's, one restored from the
+        # ledger) is a secret too.
+        for item in (option_values(text, path, edit['section'], edit['option'])
+                     + option_values(new_text, path, edit['section'], edit['option'])):
             if item:
                 secrets.append(item)
                 module.no_log_values.add(item)
-        if previous is not None:
-            previous = [MASK] * len(previous) if isinstance(previous, list) else MASK
-
-    fled = result.ledger
-    if not existed and result.changed:
-        fled['file_created'] = True
-    # A file we created and that is empty again goes away: it was ours too.
-    remove_file = (existed and params['state'] == 'absent' and result.text == '' and fled.get('file_created')
-                   and not fled['sections'] and not fled['options'])
-    out = dict(changed=result.changed or bool(remove_file), msg=result.msg, previous=previous)
-    if remove_file:
-        out['msg'] += '; file we created removed'
+        if res['previous'] is not None:
+            res['previous'] = [MASK] * len(res['previous']) if isinstance(res['previous'], list) else MASK
+    changed = new_text != text
+    out = dict(changed=changed, msg=_summary(results), previous=results[0]['previous'], edits=results)
     if module._diff:
         out['diff'] = dict(before=mask(redact(text, path), secrets),
-                           after=mask(redact(result.text, path), secrets),
+                           after=mask(redact(new_text, path), secrets),
                            before_header=path, after_header=path)
-
     if not module.check_mode:
         try:
-            if remove_file:
-                os.unlink(path)
-            elif result.changed:
-                _write(module, path, encode(result.text), existed)
+            if changed:
+                _write(module, path, encode(new_text))
             new_files = dict(ledger['files'])
-            if (fled['sections'] or fled['options']) and not remove_file:
+            if fled['sections'] or fled['options']:
                 new_files[key] = fled
             else:
                 new_files.pop(key, None)

@@ -16,6 +16,8 @@ description:
   - 'Parses the file with the same rules as oslo.config and fails with C(<path>: line N: <reason>) on a
     syntax error, or C(<path> does not exist) when it is missing.'
   - Returns only the options asked for (configuration files hold passwords).
+  - Given O(edits) (as M(valet.openstack.oslo_ini) takes them) and the O(ledger), says which of them would
+    change the file, without changing anything (a read-only plan for a rollout).
 author:
   - Valet for OpenStack maintainers (@valet-openstack)
 options:
@@ -32,6 +34,51 @@ options:
     description: When true a missing file is not an error; RV(exists) is then false.
     type: bool
     default: false
+  edits:
+    description:
+      - Edits to try on a copy of the text, with the same suboptions as O(valet.openstack.oslo_ini#module:edits).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      section:
+        description: Section name.
+        type: str
+        required: true
+      option:
+        description: Option name.
+        type: str
+        required: true
+      value:
+        description: The value, list member or line. For a secret edit without a value, O(secret_value).
+        type: str
+      kind:
+        description: V(scalar), V(list) or V(multi).
+        type: str
+        choices: [scalar, list, multi]
+      state:
+        description: V(present) (the default) or V(absent).
+        type: str
+        choices: [present, absent]
+      position:
+        description: V(any) or V(last) (lists).
+        type: str
+        choices: [any, last]
+      default:
+        description: Members or lines the option implicitly has while absent.
+        type: list
+        elements: str
+      secret:
+        description: The value is a secret.
+        type: bool
+        default: false
+  secret_value:
+    description: The value of the secret edits that give none.
+    type: str
+  ledger:
+    description: The ledger M(valet.openstack.oslo_ini) keeps, read to know what is ours.
+    type: path
+    default: /var/lib/valet_openstack/ini_ledger.json
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -55,6 +102,13 @@ EXAMPLES = r'''
 - name: Check the Heat configuration parses
   valet.openstack.oslo_ini_info:
     path: /etc/heat/heat.conf
+
+- name: Would Valet's heat.conf edits change anything?
+  valet.openstack.oslo_ini_info:
+    path: /etc/heat/heat.conf
+    edits:
+      - {section: DEFAULT, option: stack_scheduler_hints, value: "True"}
+  register: heat_plan  # heat_plan.pending lists the edits that would change the file
 '''
 
 RETURN = r'''
@@ -76,14 +130,29 @@ values:
   returned: always
   type: dict
   sample: {"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}
+pending:
+  description: The O(edits) that would change the file, each as C(section/option), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["filter_scheduler/enabled_filters"]
 '''
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import (
-    IniError, decode, read_values)
+    EDIT_SPEC,
+    IniError,
+    apply_changes,
+    decode,
+    edit_list,
+    load_ledger,
+    mask,
+    read_values,
+)
 
 
 def main():
@@ -92,21 +161,33 @@ def main():
             path=dict(type='path', required=True),
             options=dict(type='list', elements='str', default=[]),
             missing_ok=dict(type='bool', default=False),
+            edits=dict(type='list', elements='dict', options=EDIT_SPEC, default=[]),
+            secret_value=dict(type='str', no_log=True),
+            ledger=dict(type='path', default='/var/lib/valet_openstack/ini_ledger.json'),
         ),
         supports_check_mode=True,
     )
-    path = module.params['path']
+    params = module.params
+    path = params['path']
     if not os.path.exists(path):
-        if module.params['missing_ok']:
-            module.exit_json(changed=False, exists=False, sections=[], values={})
+        if params['missing_ok']:
+            module.exit_json(changed=False, exists=False, sections=[], values={}, pending=[])
         module.fail_json(msg='%s does not exist' % path)
+    edits = edit_list(params) if params['edits'] else []
     try:
+        if os.path.isdir(path):
+            raise IniError('%s is a directory, not a config file' % path)
         with open(path, 'rb') as handle:
             text = decode(handle.read())
-        sections, values = read_values(text, path, module.params['options'])
+        sections, values = read_values(text, path, params['options'])
+        pending = []
+        if edits:
+            ledger = load_ledger(params['ledger'])
+            _text, _fled, results = apply_changes(text, path, edits, ledger['files'].get(os.path.abspath(path)))
+            pending = ['%s/%s' % (r['section'], r['option']) for r in results if r['changed']]
     except (IniError, IOError, OSError) as exc:
-        module.fail_json(msg=to_native(exc))
-    module.exit_json(changed=False, exists=True, sections=sections, values=values)
+        module.fail_json(msg=mask(to_native(exc), [params['secret_value']]))
+    module.exit_json(changed=False, exists=True, sections=sections, values=values, pending=pending)
 
 
 if __name__ == '__main__':

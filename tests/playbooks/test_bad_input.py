@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, VENV, failure_messages, package_state
 
 RECORD = os.path.join(REPO, "tests", "output", "bad_input.jsonl")
@@ -89,9 +88,9 @@ CASES = [
     ("failure-mode", "`valet_openstack_failure_mode: explode`",
      {"valet_openstack_failure_mode": "explode"}, None,
      ["valet_openstack_failure_mode", "reject", "yield"]),
-    ("option-style", "`valet_openstack_nova_option_style: juno`",
-     {"valet_openstack_nova_option_style": "juno"}, None,
-     ["valet_openstack_nova_option_style", "modern", "legacy"]),
+    ("option-style", "`valet_openstack_nova_option_style: legacy` (removed: Nova 23 dropped those names)",
+     {"valet_openstack_nova_option_style": "legacy"}, None,
+     ["valet_openstack_nova_option_style was removed", "[filter_scheduler]"]),
     ("install-mode", "`valet_openstack_install_mode: editable`",
      {"valet_openstack_install_mode": "editable"}, None,
      ["valet_openstack_install_mode", "production", "development"]),
@@ -263,8 +262,9 @@ def test_keystone_service_type_placement_collides(controller, emulator, keystone
     record("keystone-placement", "`valet_keystone_service_type: placement` while Nova's Placement exists", msg)
 
 
-def render(path=os.path.join(REPO, "docs", "bad-input.md")):
+def render(path=None):
     """docs/bad-input.md from the messages recorded by the last run (last message per case wins)."""
+    path = path or os.path.join(REPO, "docs", "bad-input.md")
     rows = {}
     with open(RECORD) as f:
         for line in f:

@@ -5,7 +5,7 @@ sections, odd spacing, `key: value`, continuation lines, CRLF, a missing final n
 options we touch present (sometimes already holding our value) or absent.
 """
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.valet.openstack.plugins.module_utils import oslo_ini as oi
@@ -147,3 +147,38 @@ def test_install_then_uninstall_gives_back_the_original_bytes(original, order):
     restored, ledger = apply_all(installed, ledger, [INSTALL[i] for i in order], 'absent')
     assert oi.encode(restored) == oi.encode(original)
     assert ledger == {'sections': {}, 'options': {}}
+
+
+LISTS = [(e['section'], e['option'], e['value']) for e in INSTALL if e.get('kind') == 'list']
+
+
+def operator_prepends(text, section, option):
+    """The operator puts a member of their own in front of the list (the last occurrence, the one read)."""
+    doc = oi.IniDocument(text, 'gen.conf')
+    entry = doc.entries_of(section, option)[-1]
+    doc.set_raw_value(entry, 'OperatorMember,' + entry.raw_value)
+    return doc.text()
+
+
+@settings(max_examples=300, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(original=oslo_file(), which=st.sampled_from(LISTS), trailing=st.sampled_from(['', ',']),
+       continuation=st.booleans())
+def test_operator_edit_between_install_and_uninstall_keeps_their_bytes(original, which, trailing, continuation):
+    """Issue 11.2: whatever the operator wrote (a trailing comma included) survives install, their
+    own edit of the same list, and uninstall; only our member comes and goes."""
+    section, option, ours = which
+    members = ', '.join(['ComputeFilter', 'ImagePropertiesFilter'])
+    eol = '\r\n' if '\r\n' in original else '\n'
+    value = members.replace(', ', ',' + eol + '    ') if continuation else members
+    block = '[%s]%s%s = %s%s%s' % (section, eol, option, value, trailing, eol)
+    # At the end, so that this is the occurrence oslo.config reads (the last one).
+    original = original + (eol if original and not original.endswith(eol) else '') + block
+    doc = oi.IniDocument(original, 'gen.conf')
+    assume(ours not in doc.entries_of(section, option)[-1].members())
+
+    installed, ledger = apply_all(original, None, INSTALL, 'present')
+    assert oi.IniDocument(installed, 'gen.conf').entries_of(section, option)[-1].members()[-1] == ours
+    edited = operator_prepends(installed, section, option)
+    restored, ledger = apply_all(edited, ledger, INSTALL, 'absent')
+    assert oi.encode(restored) == oi.encode(operator_prepends(original, section, option))

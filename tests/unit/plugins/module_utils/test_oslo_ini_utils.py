@@ -92,10 +92,10 @@ def test_parser_agrees_with_oslo_config(tmp_path):
 
             def new_section(self, section):
                 self.section = section
-                parsed.setdefault(section, {})
+                parsed.setdefault(section, {})  # noqa: B023 - used within this iteration only
 
             def assignment(self, key, value):
-                parsed[self.section].setdefault(key, []).append('\n'.join(value))
+                parsed[self.section].setdefault(key, []).append('\n'.join(value))  # noqa: B023
 
         Collect().parse(text.splitlines(True))
         doc = oi.IniDocument(text, name)
@@ -368,3 +368,17 @@ def test_ledger_file_round_trip(tmp_path):
     (tmp_path / 'bad.json').write_text('{')
     with pytest.raises(oi.IniError):
         oi.load_ledger(str(tmp_path / 'bad.json'))
+
+
+def test_trailing_comma_of_continuation_list_survives_operator_edit_and_uninstall():
+    """Issue 11.2, the operator's own example: ours goes on a line of its own, before their comma."""
+    original = ('[filter_scheduler]\nenabled_filters = ComputeFilter,\n    ComputeCapabilitiesFilter,\n'
+                '    ImagePropertiesFilter,\n[valet]\nurl = x\n')
+    params = dict(section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter',
+                  position='last')
+    first = run(original, **params)
+    assert first.text == original.replace('ImagePropertiesFilter,\n', 'ImagePropertiesFilter,\n    ValetFilter,\n')
+    assert not run(first.text, first.ledger, **params).changed
+    edited = first.text.replace('= ComputeFilter,', '= RamFilter,ComputeFilter,')
+    undo = run(edited, first.ledger, **dict(params, state='absent'))
+    assert undo.text == original.replace('= ComputeFilter,', '= RamFilter,ComputeFilter,')

@@ -41,7 +41,7 @@ def run_module(args, collections_root, check=False, diff=True, env=None, cwd=Non
     try:
         data = json.loads(proc.stdout)
     except ValueError:
-        raise AssertionError("ansible did not print JSON:\n" + raw)
+        raise AssertionError("ansible did not print JSON:\n" + raw) from None
     return data["plays"][0]["tasks"][0]["hosts"]["localhost"], raw
 
 

@@ -122,21 +122,57 @@ def test_diff_never_shows_other_credentials(run_module, tmp_path):
         assert secret not in out
 
 
-def test_missing_file_and_create(run_module, tmp_path):
+def test_missing_file_fails(run_module, tmp_path):
     path = tmp_path / 'heat.conf'
     args = ini_args(path, tmp_path, section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/v')
     _out, res = run_module('oslo_ini', args)
     assert res['failed'] and res['msg'] == '%s does not exist' % path
-    _out, res = run_module('oslo_ini', dict(args, create=True))
-    assert res['changed']
-    assert path.read_text() == '[DEFAULT]\nplugin_dirs = /opt/v\n'
-    assert os.stat(str(path)).st_mode & 0o777 == 0o640
-    _out, res = run_module('oslo_ini', dict(args, section='DEFAULT', option='debug', value='true'))
-    _out, res = run_module('oslo_ini', dict(args, state='absent'))
-    assert res['changed'] and path.read_text() == '[DEFAULT]\ndebug = true\n'
-    _out, res = run_module('oslo_ini', dict(args, option='debug', value='true', state='absent'))
-    assert res['changed'] and not path.exists()
+    assert not path.exists() and not (tmp_path / 'state').exists()
+
+
+NOVA_EDITS = [
+    dict(ENABLED),
+    dict(section='filter_scheduler', option='available_filters', kind='multi',
+         value='valet_os.nova.valet_filter.ValetFilter', default=['nova.scheduler.filters.all_filters']),
+    dict(section='valet', option='url', value='http://valet-api:8090/v1'),
+    dict(section='valet', option='admin_password', secret=True),
+]
+
+
+def test_edit_list_in_one_call_plan_apply_undo(run_module, conf, tmp_path):
+    """info plans the edit list without writing; one oslo_ini call applies it; absent undoes it byte for byte."""
+    original = conf.read_bytes()
+    args = ini_args(conf, tmp_path, edits=NOVA_EDITS, secret_value=NEW_PW)
+    out, plan = run_module('oslo_ini_info', args)
+    assert plan['pending'] == ['filter_scheduler/enabled_filters', 'filter_scheduler/available_filters',
+                               'valet/url', 'valet/admin_password']
+    assert conf.read_bytes() == original and not (tmp_path / 'state').exists()
+    assert NEW_PW not in out
+
+    out, res = run_module('oslo_ini', args, diff=True)
+    assert res['changed'] and [e['changed'] for e in res['edits']] == [True] * 4
+    assert NEW_PW not in out and 'admin_password = ********' in res['diff']['after']
+    text = conf.read_text()
+    assert 'admin_password = %s' % NEW_PW in text and ',ValetFilter' in text
+
+    out, plan = run_module('oslo_ini_info', args)
+    assert plan['pending'] == []
+    _out, res = run_module('oslo_ini', args)
+    assert not res['changed'] and res['msg'] == 'nothing to change'
+
+    _out, res = run_module('oslo_ini', dict(ini_args(conf, tmp_path, state='absent'),
+                                            edits=[dict(e, value=None) if e.get('secret') else e
+                                                   for e in NOVA_EDITS]))
+    assert res['changed'] and conf.read_bytes() == original
     assert json.loads((tmp_path / 'state' / 'ledger.json').read_text())['files'] == {}
+
+
+def test_edit_list_is_validated_before_any_edit(run_module, conf, tmp_path):
+    original = conf.read_bytes()
+    bad = NOVA_EDITS[:2] + [dict(section='valet', option='url', value='a\nb')]
+    _out, res = run_module('oslo_ini', ini_args(conf, tmp_path, edits=bad))
+    assert res['failed'] and 'must not contain newlines' in res['msg']
+    assert conf.read_bytes() == original and not (tmp_path / 'state').exists()
 
 
 def test_syntax_error_and_bad_parameters_touch_nothing(run_module, tmp_path):

@@ -7,7 +7,6 @@ oslo.log, exactly the lines heat-engine writes at start.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
