@@ -47,7 +47,8 @@ def per_host_ns(flt, hosts, specs):
 def bench_filter(keystone, emulator):
     valet_sides.load_nova()
     from nova import objects
-    from nova.scheduler import filters, host_manager
+    from nova.scheduler import filters
+    from nova.scheduler import host_manager
 
     from valet_os.common import client
 
@@ -113,7 +114,9 @@ def bench_faults(emulator):
     """Worst-case wait of one scheduling request, with the [valet] option defaults."""
     valet_sides.load_nova()
     from nova import objects
-    from nova.scheduler import filters, host_manager
+    from nova.scheduler import filters
+    from nova.scheduler import host_manager
+
     from valet_os.common import client
 
     opts = cfg.CONF.valet
@@ -169,8 +172,12 @@ def bench_faults(emulator):
 
 def bench_plan_body():
     valet_sides.load_heat()
-    from heat.common import messaging, template_format
-    from heat.engine import environment, resources, stack, template
+    from heat.common import messaging
+    from heat.common import template_format
+    from heat.engine import environment
+    from heat.engine import resources
+    from heat.engine import stack
+    from heat.engine import template
     from heat.tests import utils
 
     from valet_os import paths

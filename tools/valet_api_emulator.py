@@ -18,9 +18,9 @@ server among Nova's candidates. Without --hosts each server is placed when Nova 
 """
 
 import argparse
+import collections
 import http.server
 import json
-import collections
 import socket
 import sys
 import threading

@@ -11,7 +11,9 @@ counted apart ("keystone_tasks", "keystone_modules"): a controller that is also 
 runs them once for the whole cloud. Written to $VALET_BENCH_COUNTS.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 

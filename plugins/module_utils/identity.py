@@ -8,14 +8,17 @@ built before ``run()``), but on python-keystoneclient v3 over a keystoneauth1
 session: OpenStack controllers always ship those two, openstacksdk not.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 
 import os
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import missing_required_lib
 
 try:
     from keystoneauth1 import exceptions as ks_exc

@@ -17,7 +17,9 @@ The ledger (a plain dict, stored as JSON by the module) records what we
 changed, so that ``state=absent`` removes exactly that and nothing else.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 

@@ -7,7 +7,9 @@ Used by the ``valet.openstack.http_url`` test (both roles' validate tasks); plai
 module can use it too.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 

@@ -17,7 +17,9 @@ So: standard library only at module level, Python 3.8+, Heat/Nova imported lazil
 and nothing from the config is printed except the options we check (no secrets).
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 
@@ -283,9 +285,9 @@ def _load_config(conf, project, prog, config_file):
 
 def probe_heat(args, report, collector):
     present = args['expect'] == 'present'
+    from heat.common import config as heat_config  # noqa: F401  registers heat's options
     from oslo_config import cfg
     from oslo_log import log as oslo_log
-    from heat.common import config as heat_config  # noqa: F401  registers heat's options
     try:
         from heat import version
         report.data['version'] = version.version_info.version_string()

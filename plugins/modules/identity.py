@@ -3,7 +3,9 @@
 # Copyright: Valet OpenStack collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 
@@ -217,10 +219,8 @@ msg:
 
 from urllib.parse import urlparse
 
-from ansible_collections.valet.openstack.plugins.module_utils.identity import (
-    IdentityModule,
-    ks_exc,
-)
+from ansible_collections.valet.openstack.plugins.module_utils.identity import IdentityModule
+from ansible_collections.valet.openstack.plugins.module_utils.identity import ks_exc
 
 INTERFACES = ("public", "internal", "admin")
 

@@ -3,7 +3,9 @@
 # Copyright: Valet for OpenStack maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 
@@ -143,16 +145,14 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import (
-    EDIT_SPEC,
-    IniError,
-    apply_changes,
-    decode,
-    edit_list,
-    load_ledger,
-    mask,
-    read_values,
-)
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import EDIT_SPEC
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import IniError
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import apply_changes
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import decode
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import edit_list
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import load_ledger
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import mask
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import read_values
 
 
 def main():

@@ -3,7 +3,9 @@
 # Copyright: Valet OpenStack collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
 
 __metaclass__ = type
 
@@ -165,6 +167,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
 
 DEFAULTS = {

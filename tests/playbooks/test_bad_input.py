@@ -16,7 +16,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, VENV, failure_messages, package_state
+from conftest import REPO
+from conftest import VENV
+from conftest import failure_messages
+from conftest import package_state
 
 RECORD = os.path.join(REPO, "tests", "output", "bad_input.jsonl")
 

@@ -9,10 +9,9 @@ from importlib import metadata
 
 import pytest
 from oslo_config import cfg
-
 from valet_api_emulator import ValetApiEmulator
-from valet_sides import heat_dummy_db, load_heat
-
+from valet_sides import heat_dummy_db
+from valet_sides import load_heat
 
 try:
     metadata.distribution("valet-openstack")
@@ -68,9 +67,11 @@ def heat(conf):
     created with convergence=True (Heat's service decides that per stack, not the config).
     """
     load_heat()
-    from heat.common import lifecycle_plugin_utils, messaging
+    from heat.common import lifecycle_plugin_utils
+    from heat.common import messaging
     from heat.engine import resources
     from heat.tests import utils
+
     from valet_os import paths
     from valet_os.heat import convergence
     messaging.setup("fake://", optional=True)  # Heat sends stack notifications on state changes

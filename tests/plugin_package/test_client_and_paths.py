@@ -11,11 +11,11 @@ import sys
 from importlib import metadata
 
 import pytest
+from valet_api_emulator import ValetApiEmulator
 
 import valet_os
 from valet_os import paths
 from valet_os.common import client
-from valet_api_emulator import ValetApiEmulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE = os.path.join(REPO, "files", "valet_os")

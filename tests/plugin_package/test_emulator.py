@@ -7,7 +7,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from valet_api_emulator import ValetApiEmulator
 
 TOKEN = {"X-Auth-Token": "any-token"}

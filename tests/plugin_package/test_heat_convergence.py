@@ -12,7 +12,6 @@ import logging
 from unittest import mock
 
 import pytest
-
 from valet_sides import make_stack
 
 TEMPLATE = """
@@ -88,6 +87,7 @@ def convergence_stack(heat, text=TEMPLATE, **kwargs):
 
 def test_hook_is_installed_by_heat_loading_the_entry_point(heat):
     from heat.engine import stack
+
     from valet_os.heat import convergence
     method = stack.Stack._converge_create_or_update
     assert getattr(method, "_valet_convergence_hook", False) is True
@@ -235,6 +235,7 @@ def test_nothing_sent_without_stack_scheduler_hints(heat, valet_conf, emulator, 
 def test_a_heat_whose_traversal_differs_is_left_alone(heat, caplog, monkeypatch):
     """A future Heat without pre_converge: nothing is wrapped, one error line names the version."""
     from heat.engine import stack
+
     from valet_os.heat import convergence
 
     def _converge_create_or_update(self, abandon=False):
@@ -254,6 +255,7 @@ def test_a_heat_whose_traversal_differs_is_left_alone(heat, caplog, monkeypatch)
 
 def test_install_twice_wraps_once(heat):
     from heat.engine import stack
+
     from valet_os.heat import convergence
     before = stack.Stack._converge_create_or_update
     assert convergence.install() is True

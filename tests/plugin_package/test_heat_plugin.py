@@ -3,8 +3,8 @@
 import os
 
 import pytest
-
-from valet_sides import make_stack, reload
+from valet_sides import make_stack
+from valet_sides import reload
 
 PLUGIN_DIR_TEMPLATE = """
 heat_template_version: 2015-04-30
@@ -24,6 +24,7 @@ resources:
 
 def test_resource_loads_through_plugin_dirs(heat):
     from heat.engine import resources
+
     from valet_os import paths
     cls = resources.global_env().get_class("ATT::Valet::GroupAssignment")
     assert cls.__name__ == "GroupAssignment"
@@ -77,6 +78,7 @@ resources:
 
 def test_plugin_found_through_entry_points(heat):
     from heat.common import lifecycle_plugin_utils
+
     from valet_os.heat.plugins import ValetLifecyclePlugin
     found = lifecycle_plugin_utils.get_plug_point_class_instances()
     assert any(isinstance(p, ValetLifecyclePlugin) for p in found)

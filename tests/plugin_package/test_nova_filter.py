@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-
 from valet_sides import load_nova
 
 FILTER_PATH = "valet_os.nova.valet_filter.ValetFilter"
@@ -12,7 +11,8 @@ FILTER_PATH = "valet_os.nova.valet_filter.ValetFilter"
 @pytest.fixture(scope="module")
 def nova():
     load_nova()
-    from nova.scheduler import filters, host_manager
+    from nova.scheduler import filters
+    from nova.scheduler import host_manager
     return filters, host_manager
 
 

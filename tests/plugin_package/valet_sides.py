@@ -53,7 +53,9 @@ def heat_dummy_db(conf):
 
 def make_stack(utils, text, name="teststack", params=None, convergence=False):
     from heat.common import template_format
-    from heat.engine import environment, stack, template
+    from heat.engine import environment
+    from heat.engine import stack
+    from heat.engine import template
     tmpl = template.Template(template_format.parse(text),
                              env=environment.Environment(params or {}))
     return stack.Stack(utils.dummy_context(), name, tmpl, convergence=convergence)

@@ -9,7 +9,8 @@ import json
 import os
 import sys
 from importlib import metadata
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
+from urllib.parse import urlparse
 
 import valet_os
 

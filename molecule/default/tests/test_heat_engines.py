@@ -2,11 +2,9 @@
 
 The rollout leaves Heat's engine as it is: Debian's heat.conf does not set convergence_engine,
 so stacks run on the convergence engine, where the plans come from Valet's traversal hook.
-Stacks created under release 1.0 (which forced the legacy engine) keep that engine for their
-whole life: after the upgrade their updates and deletes still reach valet-api through the
-lifecycle plugin.
+The venv scenario runs this file too, on Heat 27. The upgrade from release 1.0 (legacy engine)
+is test_upgrade_from_1_0.py.
 """
-import json
 import os
 import pathlib
 import subprocess
@@ -14,7 +12,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import HEAT_LOG
 
 NAME = "molecule-engines"
@@ -182,36 +179,3 @@ def test_rejected_create_starts_no_resource(cloud, host):
     assert state[1].startswith("Valet unavailable, CREATE of stack %s rejected (failure_mode=reject)" % name)
     # Heat stored the rows (their uuids are in the plan) and started none of them.
     assert rows and set(rows.splitlines()) == {"INIT\tCOMPLETE"}, rows
-
-
-def test_legacy_stack_of_release_1_0_is_heard_after_the_upgrade(cloud, host):
-    # What release 1.0 did on install: [DEFAULT] convergence_engine = False through the role's
-    # INI module and ledger, then a heat-engine restart. Stacks created then are legacy stacks.
-    _ansible("ansible", "all", "-m", "valet.openstack.oslo_ini", "-a",
-             f"path=/etc/heat/heat.conf section=DEFAULT option=convergence_engine value=False ledger={LEDGER}")
-    _restart_heat_engine(cloud)
-    cloud.delete_stack(LEGACY)
-    cloud.clear()
-    assert _run(cloud, "create", LEGACY)[0] == "CREATE_COMPLETE"
-    legacy_id = _stack_id(cloud, LEGACY)
-    assert not _stacks_of(host, legacy_id)[legacy_id][1]  # a legacy-engine stack
-    assert [p["body"]["stack_id"] for p in _calls(cloud, "POST")].count(legacy_id) == 1
-
-    # The upgrade: this release's site.yml, as an operator runs it.
-    out = _ansible("ansible-playbook", str(SCENARIO / "converge.yml"))
-    assert "convergence_engine" in out  # the retired option was handled by name
-    lines = host.file("/etc/heat/heat.conf").content_string.splitlines()
-    # The ledger put back what was there: Debian's comment only.
-    assert [line for line in lines if "convergence_engine" in line] == ["#convergence_engine = true"]
-    assert host.check_output(f"python3 -c \"import json;print(json.load(open('{LEDGER}')))\"").count(
-        "convergence_engine") == 0
-
-    # A new stack runs on the convergence engine; the old one stays legacy and is still heard.
-    cloud.clear()
-    assert _run(cloud, "update", LEGACY, ["kind=diversity"])[0] == "UPDATE_COMPLETE"
-    (put,) = [p for p in _calls(cloud, "PUT") if p["path"] == f"/v1/plans/{legacy_id}"]
-    assert _group(put["body"], "apps")["group_type"] == "diversity"
-    cloud.clear()
-    assert cloud.delete_stack(LEGACY) is None
-    assert f"/v1/plans/{legacy_id}" in [d["path"] for d in _calls(cloud, "DELETE")]
-    print(json.dumps({"legacy_stack": legacy_id, "heard": ["POST", "PUT", "DELETE"]}))

@@ -10,11 +10,11 @@ connect_retries would resend it, so they stay off.
 
 import time
 
+import requests
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
-import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 from urllib3.util import Timeout

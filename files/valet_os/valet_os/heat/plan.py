@@ -133,7 +133,7 @@ class Planner:
             if _is_verdict(exc) and not frees_only:
                 # valet-api looked at the plan and said no: never yielded.
                 raise ValetPlanError("Valet refused %s of stack %s: %s (HTTP %s)"
-                                     % (action, stack.name, exc.explanation, exc.status))
+                                     % (action, stack.name, exc.explanation, exc.status)) from exc
             self._unavailable(stack, action, exc, frees_only)
         except Exception as exc:  # valet-api down, or Heat internals this release does not know
             self._unavailable(stack, action, exc, frees_only)

@@ -1,10 +1,9 @@
 """Nova scheduler filter that passes only the host valet-api chose."""
 
-from oslo_config import cfg
-from oslo_log import log as logging
-
 from nova.scheduler import filters
 from nova.scheduler import utils
+from oslo_config import cfg
+from oslo_log import log as logging
 
 from valet_os.common import client as valet_client
 from valet_os.common import config

@@ -5,7 +5,10 @@ sections, odd spacing, `key: value`, continuation lines, CRLF, a missing final n
 options we touch present (sometimes already holding our value) or absent.
 """
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck
+from hypothesis import assume
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from ansible_collections.valet.openstack.plugins.module_utils import oslo_ini as oi
