@@ -41,7 +41,6 @@ def e2e(host):
         record_figure("e2e: test host memory, 4 fake computes",
                       "%s (podman stats); cgroup memory.current %.2f GiB (budget 4 GiB)"
                       % (stats, current / 2**30))
-        print(host.check_output(f"python3 {report_script} {STACK} --table"))
         yield report, status, reason, seconds, cloud.log_since(NOVA_LOG, offset)
     finally:
         # Frees the hosts valet-api reserved for the stack's exclusivity group.
