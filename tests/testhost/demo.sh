@@ -135,7 +135,7 @@ for req in json.load(sys.stdin)["requests"]:
                                     ", ".join((req["body"] or {}).get("locations") or [])))
 '
 echo "nova-scheduler's log:"
-in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.log | sed 's/^[^ ]* [^ ]* [0-9]* //'
+in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.log | sed 's/^[^ ]* [^ ]* [0-9]* //' || true
 
 say "done"
 echo "The sandbox keeps running: look around with  podman exec -it $instance bash"

@@ -18,7 +18,7 @@ STACK = "molecule-e2e"
 
 def _memory(host):
     """The test host's memory use as `podman stats` reports it (and the cgroup's own figure)."""
-    name = getattr(host.backend, "name", None)
+    name = host.backend.get_hostname()  # the inventory name: the container's name
     stats = subprocess.run(["podman", "stats", "--no-stream", "--format", "{{.MemUsage}}", name],
                            capture_output=True, text=True, check=False).stdout.strip()
     current = int(host.check_output("cat /sys/fs/cgroup/memory.current"))
