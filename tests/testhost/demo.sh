@@ -120,8 +120,9 @@ for host, group in sorted(json.load(sys.stdin)["reserved"].items()):
 
 say "openstack server create $plain (no Heat: the filter asks valet-api with a one-server plan)"
 emulator DELETE /requests >/dev/null
+# --wait prints its progress on stdout too: the id is the last line.
 id=$(os --os-compute-api-version 2.37 server create -f value -c id --flavor valet.tiny \
-    --image valet-tiny --nic none --wait "$plain")
+    --image valet-tiny --nic none --wait "$plain" | tail -n 1)
 os server show -f json "$id" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
