@@ -120,8 +120,9 @@ for host, group in sorted(json.load(sys.stdin)["reserved"].items()):
 
 say "openstack server create $plain (no Heat: the filter asks valet-api with a one-server plan)"
 emulator DELETE /requests >/dev/null
+# --wait prints its progress on stdout too: the id is the last line.
 id=$(os --os-compute-api-version 2.37 server create -f value -c id --flavor valet.tiny \
-    --image valet-tiny --nic none --wait "$plain")
+    --image valet-tiny --nic none --wait "$plain" | tail -n 1)
 os server show -f json "$id" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
@@ -135,7 +136,7 @@ for req in json.load(sys.stdin)["requests"]:
                                     ", ".join((req["body"] or {}).get("locations") or [])))
 '
 echo "nova-scheduler's log:"
-in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.log | sed 's/^[^ ]* [^ ]* [0-9]* //'
+in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.log | sed 's/^[^ ]* [^ ]* [0-9]* //' || true
 
 say "done"
 echo "The sandbox keeps running: look around with  podman exec -it $instance bash"

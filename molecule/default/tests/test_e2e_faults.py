@@ -1,8 +1,8 @@
 """valet-api faults on real boots: nova-scheduler's ValetFilter follows failure_mode.
 
 Each test boots one server with `openstack server create` (no Heat) onto the four fake
-computes while the valet-api emulator is stopped, refuses, is slow past read_timeout,
-answers 500 or 401. reject: the server ends in ERROR with Nova's "No valid host" and is on
+computes while the valet-api emulator is stopped, slow past read_timeout, or refuses the
+filter's token (401). reject: the server ends in ERROR with Nova's "No valid host" and is on
 no host; yield: ACTIVE on a host Nova chose. A slow valet-api costs one bounded wait per
 scheduling request (the request's own attempts, never one per candidate host).
 """
@@ -75,7 +75,10 @@ def _placed(cloud, ident):
             if p["resource_id"] == ident]
 
 
-@pytest.mark.parametrize("mode", list(CAUSES))
+# Down, slow, and a refusal of its credentials; every other cause the filter reaches the same
+# verdict through is covered with Nova's own filter code in tests/plugin_package.
+# A real boot costs about half a minute on these machines.
+@pytest.mark.parametrize("mode", ["stopped", "slow", "unauthorized"])
 def test_reject_ends_in_no_valid_host(cloud, mode):
     show, elapsed, log, requests = _boot_under_fault(cloud, mode, f"molecule-reject-{mode}")
     print(f"{mode}: {show['status']} in {elapsed:.1f}s: {show.get('fault')}")
@@ -94,8 +97,6 @@ def test_reject_ends_in_no_valid_host(cloud, mode):
         assert len(attempts) == 1, attempts
 
 
-# Down and slow only: the filter reaches its yield verdict through the same failures as its
-# reject verdict, whose every cause is checked above; a real boot costs half a minute here.
 @pytest.mark.parametrize("mode", ["stopped", "slow"])
 def test_yield_boots_on_a_host_nova_chose(cloud, scheduler_yields, mode):
     show, elapsed, log, requests = _boot_under_fault(cloud, mode, f"molecule-yield-{mode}")
