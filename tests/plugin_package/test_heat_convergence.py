@@ -12,22 +12,8 @@ import logging
 from unittest import mock
 
 import pytest
+from valet_sides import GROUP_TEMPLATE as TEMPLATE
 from valet_sides import make_stack
-
-TEMPLATE = """
-heat_template_version: 2015-04-30
-parameters:
-  kind: {type: string, default: affinity}
-resources:
-  a: {type: OS::Heat::None}
-  b: {type: OS::Heat::None}
-  group:
-    type: ATT::Valet::GroupAssignment
-    properties:
-      group_type: {get_param: kind}
-      level: host
-      resources: [{get_resource: a}, {get_resource: b}]
-"""
 
 # The update adds c to the group: under convergence its row (and uuid) exists before it starts.
 TEMPLATE_WITH_C = TEMPLATE.replace(

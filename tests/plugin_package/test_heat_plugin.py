@@ -3,23 +3,9 @@
 import os
 
 import pytest
+from valet_sides import GROUP_TEMPLATE as PLUGIN_DIR_TEMPLATE
 from valet_sides import make_stack
 from valet_sides import reload
-
-PLUGIN_DIR_TEMPLATE = """
-heat_template_version: 2015-04-30
-parameters:
-  kind: {type: string, default: affinity}
-resources:
-  a: {type: OS::Heat::None}
-  b: {type: OS::Heat::None}
-  group:
-    type: ATT::Valet::GroupAssignment
-    properties:
-      group_type: {get_param: kind}
-      level: host
-      resources: [{get_resource: a}, {get_resource: b}]
-"""
 
 
 def test_resource_loads_through_plugin_dirs(heat):

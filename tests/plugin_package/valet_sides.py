@@ -51,6 +51,23 @@ def heat_dummy_db(conf):
     engine.connect()
 
 
+# Two stand-in members and one group whose kind is a parameter (an update can change it).
+GROUP_TEMPLATE = """
+heat_template_version: 2015-04-30
+parameters:
+  kind: {type: string, default: affinity}
+resources:
+  a: {type: OS::Heat::None}
+  b: {type: OS::Heat::None}
+  group:
+    type: ATT::Valet::GroupAssignment
+    properties:
+      group_type: {get_param: kind}
+      level: host
+      resources: [{get_resource: a}, {get_resource: b}]
+"""
+
+
 def make_stack(utils, text, name="teststack", params=None, convergence=False):
     from heat.common import template_format
     from heat.engine import environment
