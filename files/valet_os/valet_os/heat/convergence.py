@@ -90,7 +90,8 @@ def _wrap(original, signature):
             if action in PLANNED:
                 # Raises ValetPlanError to stop the traversal before any resource starts.
                 frees_only = _frees_only(self)
-                _planner().send(self, action, uuids=None if frees_only else _uuids(self),
+                # Rows are read inside send(): a failure there follows failure_mode too.
+                _planner().send(self, action, uuids=functools.partial(_uuids, self),
                                 frees_only=frees_only)
             if callable(theirs):
                 theirs()

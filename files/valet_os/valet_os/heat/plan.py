@@ -120,7 +120,8 @@ class Planner:
 
         stack is the one valet-api knows (its id names the plan). target: the new
         stack of a legacy update or rollback, whose definitions become the plan.
-        uuids: name -> resource uuid; by default those of stack's Resource objects.
+        uuids: name -> resource uuid, or a callable that returns it; by default those
+        of stack's Resource objects.
         frees_only: the operation only removes resources (a delete, the rollback of
         a create). Such an operation is never stopped: refusing it would keep
         servers the user asked to free. valet-api failing to hear of it is logged.
@@ -145,6 +146,8 @@ class Planner:
             return
         if uuids is None:
             uuids = resource_uuids(stack)
+        elif callable(uuids):
+            uuids = uuids()
         resources = build_resources(stack if target is None else target, uuids)
         if action in (stack.CREATE, stack.ADOPT):
             self._api().create_plan(self._new_plan(stack, resources))
