@@ -29,6 +29,10 @@ VALET_PASSWORD = "valet-deploy-pw"
 # in a venv of its own, made once and kept under tests/output.
 OSA_RENDERER = os.path.join(REPO, "tests", "output", "osa-renderer")
 OSA_RENDERER_PKGS = ["ansible-core>=2.18,<2.19", "ansible-config-template==2.1.1"]
+# kolla-build (PyPI kolla) pins its own dependencies: a venv of its own too. --template-only
+# renders the Dockerfiles without a container engine; it only imports the docker library.
+KOLLA_BUILD = os.path.join(REPO, "tests", "output", "kolla-build")
+KOLLA_BUILD_PKGS = ["kolla==23.0.0", "docker"]
 
 
 def run(cmd, env=None, cwd=REPO, ok=True):
@@ -77,17 +81,28 @@ def wheelhouse(tmp_path_factory):
     return out
 
 
+def tool_venv(path, packages):
+    """bin/ of a venv with these packages, made once and kept while the list is the same."""
+    python = os.path.join(path, "bin", "python")
+    stamp = os.path.join(path, ".valet-pkgs")
+    if not (os.path.exists(stamp) and open(stamp).read() == "\n".join(packages)):
+        venv.EnvBuilder(with_pip=True, clear=True).create(path)
+        run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + packages)
+        with open(stamp, "w") as f:
+            f.write("\n".join(packages))
+    return os.path.join(path, "bin")
+
+
 @pytest.fixture(scope="session")
 def osa_renderer():
     """bin/ of a venv with the ansible-core OSA runs and the config_template action plugin."""
-    python = os.path.join(OSA_RENDERER, "bin", "python")
-    stamp = os.path.join(OSA_RENDERER, ".valet-pkgs")
-    if not (os.path.exists(stamp) and open(stamp).read() == "\n".join(OSA_RENDERER_PKGS)):
-        venv.EnvBuilder(with_pip=True, clear=True).create(OSA_RENDERER)
-        run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + OSA_RENDERER_PKGS)
-        with open(stamp, "w") as f:
-            f.write("\n".join(OSA_RENDERER_PKGS))
-    return os.path.join(OSA_RENDERER, "bin")
+    return tool_venv(OSA_RENDERER, OSA_RENDERER_PKGS)
+
+
+@pytest.fixture(scope="session")
+def kolla_build():
+    """bin/ of a venv with kolla-build (PyPI kolla), which renders the images' Dockerfiles."""
+    return tool_venv(KOLLA_BUILD, KOLLA_BUILD_PKGS)
 
 
 def pip_install_prefix(spec, prefix, find_links=None):
