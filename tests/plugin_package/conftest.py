@@ -5,7 +5,6 @@ The package must be installed into the test venv first:
     .venv/bin/pip install -e files/valet_os      (`make venv` does it)
 """
 
-import os
 from importlib import metadata
 
 import pytest
