@@ -18,11 +18,18 @@ case $which in oldest|newest|all) shift || true ;; *) which=all ;; esac
 NEWEST_CORE=${VALET_NEWEST_CORE:-ansible-core>=2.21,<2.22}
 MODULE_PYTHONS=${VALET_MODULE_PYTHONS:-3.9 3.10 3.11 3.12 3.13}
 
-# pyenv's shims run a version only when it is selected: select every installed one.
+# pyenv's shims run a version only when it is selected, and ansible-test does not pass
+# PYENV_VERSION on: put the real bin/ of every installed version on PATH instead.
 if command -v pyenv >/dev/null; then
-    PYENV_VERSION=$(pyenv versions --bare | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$' | sort -t. -k1,1n -k2,2n -k3,3n -r | paste -sd: -)
-    export PYENV_VERSION
+    for v in $(pyenv versions --bare | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$'); do
+        PATH=$PATH:$(pyenv root)/versions/$v/bin
+    done
+    PATH=$(echo "$PATH" | tr ':' '\n' | grep -v '/shims$' | paste -sd: -)
+    export PATH
 fi
+
+# ansible-test skips its shellcheck test when the program is missing: make that an error.
+command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (Debian: apt-get install shellcheck; make deps)" >&2; exit 1; }
 
 newest_bin() {
     local venv=$repo/tests/output/core-newest py=${VALET_NEWEST_PYTHON:-}
