@@ -46,6 +46,9 @@ START_LOGGER = {'heat': 'heat.engine.environment', 'nova': 'nova.service'}
 START_LINE = {'heat': re.compile(r'Registered: '),
               'nova': re.compile(r'Starting scheduler node')}
 REGISTERED_LINE = re.compile(r'Registered: .*' + re.escape(HEAT_RESOURCE) + r'\b')
+# Logged by valet_os.heat.convergence when heat-engine loads it at start.
+HOOK_LINE = re.compile(r'valet: convergence hook active in Heat')
+HOOK_ATTR = '_valet_convergence_hook'
 
 BAD_LEVEL = re.compile(r'\b(ERROR|CRITICAL)\b|Traceback|Encountered exception while loading')
 VALET_MENTION = re.compile(r'valet|GroupAssignment|SchedulerHostFilterNotFound|plugin_dirs'
@@ -117,13 +120,15 @@ def scan_log(path, offset, component):
         f.seek(0 if rotated else offset)
         text = f.read().decode('utf-8', 'replace')
     lines = list(enumerate(text.splitlines(), 1))
-    result = {'offending': None, 'started': False, 'registered': False,
+    result = {'offending': None, 'started': False, 'registered': False, 'hooked': False,
               'rotated': rotated, 'lines': len(lines)}
     for number, line in lines:
         if START_LINE[component].search(line):
             result['started'] = True
         if REGISTERED_LINE.search(line):
             result['registered'] = True
+        if HOOK_LINE.search(line):
+            result['hooked'] = True
     for record in _records(lines):
         if not any(BAD_LEVEL.search(line) for _n, line in record):
             continue
@@ -189,6 +194,10 @@ def watch_service(params, info_logged):
         checks.append({'name': 'log_registered', 'ok': log['registered'] == present, 'detail':
                        '%s registration %s in %s' % (HEAT_RESOURCE,
                                                      'logged' if log['registered'] else 'not logged', where)})
+        # The running engine (not only the probe) installed the convergence hook at start.
+        checks.append({'name': 'log_convergence_hook', 'ok': log['hooked'] == present, 'detail':
+                       'line "%s" %s in %s' % (HOOK_LINE.pattern, 'logged' if log['hooked'] else 'not logged',
+                                               where)})
     elif component == 'heat':
         checks.append({'name': 'log_registered', 'ok': True, 'detail':
                        'Heat logged no "Registered:" line at the configured level: registration not visible in %s'
@@ -292,15 +301,10 @@ def probe_heat(args, report, collector):
     report.data['info_logged'] = _info_enabled(cfg.CONF, START_LOGGER['heat'])
 
     hints = cfg.CONF.stack_scheduler_hints
-    convergence = cfg.CONF.convergence_engine
+    report.data['convergence_engine'] = cfg.CONF.convergence_engine
     if present:
         report.check('stack_scheduler_hints', hints is True,
                      '[DEFAULT] stack_scheduler_hints = %s' % hints)
-        # Heat calls stack lifecycle plugins from its legacy engine only.
-        report.check('legacy_engine', convergence is False,
-                     '[DEFAULT] convergence_engine = %s%s' % (
-                         convergence, '' if convergence is False else
-                         ': the convergence engine never calls the Valet lifecycle plugin'))
     else:  # the role restores whatever was there before: nothing to demand
         report.check('stack_scheduler_hints', True,
                      '[DEFAULT] stack_scheduler_hints = %s (not checked for absent)' % hints)
@@ -333,7 +337,36 @@ def probe_heat(args, report, collector):
     report.check('resource_registry', (info is not None) == present, detail)
 
     _check_lifecycle(report, present)
+    _check_convergence_hook(report, present)
     return True
+
+
+def _check_convergence_hook(report, present):
+    """Heat's convergence engine calls no lifecycle plugin: Valet hooks its traversal instead.
+
+    resources.initialise() above imported the entry point's module, as heat-engine does at
+    start, which installs the hook: what is seen here is what heat-engine gets.
+    """
+    from heat.engine import stack
+    hooked = getattr(getattr(stack.Stack, '_converge_create_or_update', None), HOOK_ATTR, False)
+    engine = 'convergence' if report.data['convergence_engine'] else 'legacy'
+    if not present:
+        return report.check('convergence_hook', not hooked, 'Heat %s: convergence hook %s' % (
+            report.data['version'], 'still installed' if hooked else 'not installed'))
+    try:
+        from valet_os.heat import convergence
+        state = convergence.STATUS['state']
+    except Exception as exc:
+        state = 'valet_os.heat.convergence does not import: %s' % _config_error(exc)
+    if hooked and state == 'active':
+        return report.check('convergence_hook', True, 'Heat %s: convergence hook active (%s engine)'
+                            % (report.data['version'], engine))
+    # Only stacks of the convergence engine need the hook; legacy ones use the lifecycle plugin.
+    return report.check('convergence_hook', engine == 'legacy',
+                        'Heat %s is not supported by the Valet convergence hook (%s): stacks of the '
+                        'convergence engine would get no Valet plan%s' % (
+                            report.data['version'], state,
+                            '' if engine == 'convergence' else '; the legacy engine is used here'))
 
 
 def _check_lifecycle(report, present):

@@ -17,9 +17,11 @@ description:
     or in a virtualenv, not the Python running Ansible). The probe loads the service configuration
     with the service's own oslo.config options and the plugin loading the service does at start.
   - For Heat it checks that C(ATT::Valet::GroupAssignment) is in the global resource registry, that
-    C(stack_scheduler_hints) is true, that C(convergence_engine) is false (Heat calls lifecycle
-    plugins from its legacy engine only) and that the C(valet.lifecycle_plugin) entry point is a
-    LifecyclePlugin that Heat's lifecycle plugin utilities use.
+    C(stack_scheduler_hints) is true, that the C(valet.lifecycle_plugin) entry point is a
+    LifecyclePlugin that Heat's lifecycle plugin utilities use (legacy engine), and that loading it
+    installed the hook into Heat's convergence traversal (convergence engine); a Heat release
+    whose traversal the hook does not support fails, naming the Heat version.
+  - After a restart, heat-engine's own log must show that the running engine installed the hook.
   - For Nova it checks that C(valet_os.nova.valet_filter.ValetFilter) is in C(available_filters),
     last in C(enabled_filters), and that Nova's host filter handler loads every enabled filter
     (what nova-scheduler does at start).

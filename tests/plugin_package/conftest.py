@@ -11,6 +11,7 @@ import pytest
 from oslo_config import cfg
 
 from valet_api_emulator import ValetApiEmulator
+from valet_sides import heat_dummy_db, load_heat
 
 
 try:
@@ -49,8 +50,41 @@ def conf():
 
 @pytest.fixture
 def valet_conf(conf, emulator, valet_user):
-    """[valet] pointing at the emulator with the real Keystone; short timeouts."""
-    for name, value in dict(valet_user, url=emulator.url, connect_timeout=1, read_timeout=1,
+    """[valet] pointing at the emulator with the real Keystone; short timeouts.
+
+    read_timeout also bounds Keystone's token reply, which a busy test machine can delay past 1 s.
+    """
+    for name, value in dict(valet_user, url=emulator.url, connect_timeout=1, read_timeout=2,
                             retries=1, failure_mode="reject").items():
         conf.set_override(name, value, group="valet")
     return conf
+
+
+@pytest.fixture
+def heat(conf):
+    """Heat with plugin_dirs = the installed GroupAssignment's directory, a fresh DB and registry.
+
+    Yields heat.tests.utils. Stacks made with make_stack are legacy-engine stacks unless
+    created with convergence=True (Heat's service decides that per stack, not the config).
+    """
+    load_heat()
+    from heat.common import lifecycle_plugin_utils, messaging
+    from heat.engine import resources
+    from heat.tests import utils
+    from valet_os import paths
+    from valet_os.heat import convergence
+    messaging.setup("fake://", optional=True)  # Heat sends stack notifications on state changes
+    conf.set_override("plugin_dirs", [paths.heat_plugin_dir()])
+    conf.set_override("stack_scheduler_hints", True)
+    conf.set_override("deferred_auth_method", "password")  # no trusts: no Heat Keystone needed
+    heat_dummy_db(conf)
+    # Heat caches its global environment and plugin instances: rebuild them with our config.
+    resources._environment = None
+    lifecycle_plugin_utils.pp_class_instances = None
+    convergence.PLANNER = None
+    resources.initialise()
+    yield utils
+    utils.reset_dummy_db()
+    resources._environment = None
+    lifecycle_plugin_utils.pp_class_instances = None
+    convergence.PLANNER = None

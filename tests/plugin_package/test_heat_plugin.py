@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from valet_sides import heat_dummy_db, load_heat
+from valet_sides import make_stack, reload
 
 PLUGIN_DIR_TEMPLATE = """
 heat_template_version: 2015-04-30
@@ -20,43 +20,6 @@ resources:
       level: host
       resources: [{get_resource: a}, {get_resource: b}]
 """
-
-
-@pytest.fixture
-def heat(conf, tmp_path):
-    """Heat with plugin_dirs = the installed GroupAssignment's directory, a fresh DB and registry."""
-    load_heat()
-    from heat.common import lifecycle_plugin_utils, messaging
-    from heat.engine import resources
-    from heat.tests import utils
-    from valet_os import paths
-    messaging.setup("fake://", optional=True)  # Heat sends stack notifications on state changes
-    conf.set_override("plugin_dirs", [paths.heat_plugin_dir()])
-    conf.set_override("convergence_engine", False)  # Heat runs lifecycle plugins only there
-    conf.set_override("stack_scheduler_hints", True)
-    conf.set_override("deferred_auth_method", "password")  # no trusts: no Heat Keystone needed
-    heat_dummy_db(conf)
-    # Heat caches its global environment and plugin instances: rebuild them with our config.
-    resources._environment = None
-    lifecycle_plugin_utils.pp_class_instances = None
-    resources.initialise()
-    yield utils
-    utils.reset_dummy_db()
-    resources._environment = None
-    lifecycle_plugin_utils.pp_class_instances = None
-
-
-def make_stack(utils, text, name="teststack", params=None):
-    from heat.common import template_format
-    from heat.engine import environment, stack, template
-    tmpl = template.Template(template_format.parse(text),
-                             env=environment.Environment(params or {}))
-    return stack.Stack(utils.dummy_context(), name, tmpl)
-
-
-def reload(stk):
-    from heat.engine import stack
-    return stack.Stack.load(stk.context, stack_id=stk.id)
 
 
 def test_resource_loads_through_plugin_dirs(heat):

@@ -49,3 +49,16 @@ def heat_dummy_db(conf):
     engine.dispose()
     models.BASE.metadata.create_all(engine)
     engine.connect()
+
+
+def make_stack(utils, text, name="teststack", params=None, convergence=False):
+    from heat.common import template_format
+    from heat.engine import environment, stack, template
+    tmpl = template.Template(template_format.parse(text),
+                             env=environment.Environment(params or {}))
+    return stack.Stack(utils.dummy_context(), name, tmpl, convergence=convergence)
+
+
+def reload(stk):
+    from heat.engine import stack
+    return stack.Stack.load(stk.context, stack_id=stk.id)

@@ -1,159 +1,36 @@
-"""Heat stack lifecycle plugin: keeps valet-api's plan in step with the stack."""
+"""Heat stack lifecycle plugin: keeps valet-api's plan in step with the stack.
 
-import copy
-import json
+Heat imports this module once, when heat-engine loads its global environment
+(entry point group heat.stack_lifecycle_plugins), whichever engine it runs. That
+is where the convergence hook is installed: Heat calls lifecycle plugins only
+from its legacy engine, so under convergence the same plan is sent from the
+traversal (valet_os.heat.convergence).
+"""
 
-from heat.engine import function
 from heat.engine import lifecycle_plugin
-from heat.engine import template
-from oslo_config import cfg
-from oslo_log import log as logging
 
-from valet_os.common import client as valet_client
-from valet_os.common import config
-
-LOG = logging.getLogger(__name__)
-
-GROUP_ASSIGNMENT = "ATT::Valet::GroupAssignment"
-# What valet-api plans: the servers and the groups that tie them together.
-PLANNED_TYPES = frozenset(["OS::Nova::Server", GROUP_ASSIGNMENT])
-# Intrinsic functions that name another resource of the same stack.
-REFERENCE_FUNCTIONS = frozenset(["get_resource", "Ref"])
-
-
-class ValetPlanError(Exception):
-    """Raised to make Heat fail the stack operation; args[0] becomes the stack's status reason."""
-
-
-def _with_uuids(value, uuids):
-    """Resolve a raw value in which references to resources become their uuids.
-
-    The plan is sent before the resources exist, so get_resource would resolve to
-    None: valet-api identifies resources by uuid instead, which Heat already knows.
-    """
-    if isinstance(value, function.Function):
-        if getattr(value, "fn_name", None) in REFERENCE_FUNCTIONS and value.args in uuids:
-            return uuids[value.args]
-        try:
-            return function.resolve(value)
-        except Exception as exc:  # e.g. get_attr of a resource not created yet
-            LOG.debug("valet: cannot resolve %r before the operation: %s", value, exc)
-            return None
-    if isinstance(value, dict):
-        return {k: _with_uuids(v, uuids) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_with_uuids(v, uuids) for v in value]
-    return value
-
-
-def _properties(defn, uuids):
-    """The properties the template sets on a resource, resolved as far as they can be now."""
-    raw = getattr(defn, "_properties", None)
-    if raw is None:  # not expected in Heat 19..27, but never fail a stack for it
-        raw = defn.render_hot().get("properties")
-    return {key: _with_uuids(value, uuids) for key, value in (raw or {}).items()}
-
-
-def build_plan_resources(stack, previous=None):
-    """Return {uuid: {"name", "type", "properties"}} for the planned resources of stack.
-
-    Works from the stack's definitions, never its Resource objects: building those
-    for the new stack of an update would break Heat's own update. previous is the
-    stack being updated: valet-api knows its resources by their (kept) uuids.
-    """
-    known = previous if previous is not None else stack
-    uuids = {name: res.uuid for name, res in known.resources.items() if res.uuid}
-    # A private copy of the stack definition: the parsed definitions it caches hold
-    # weak references to it, and Heat's own copy must stay as Heat left it.
-    tmpl = template.Template(copy.deepcopy(stack.t.t), files=stack.t.files, env=stack.t.env)
-    sdefn = stack.defn.clone_with_new_template(tmpl, stack.identifier())
-    plan = {}
-    for name in sorted(sdefn.enabled_rsrc_names()):
-        defn = sdefn.resource_definition(name)
-        rtype = defn.resource_type
-        if rtype not in PLANNED_TYPES:
-            continue
-        if name not in uuids:
-            # A resource added by an update gets its uuid only when Heat creates it.
-            LOG.info("valet: resource %s of stack %s has no uuid yet, not planned", name, stack.name)
-            continue
-        props = _properties(defn, uuids)
-        if rtype == GROUP_ASSIGNMENT:
-            # Members named as plain strings may still be resource names.
-            members = props.get("resources") or []
-            props["resources"] = [uuids.get(m, m) if isinstance(m, str) else m for m in members]
-        # Round trip through JSON so that whatever Heat resolved can be sent.
-        props = json.loads(json.dumps(props, default=str))
-        plan[uuids[name]] = {"name": name, "type": rtype, "properties": props}
-    return plan
-
-
-def _is_verdict(exc):
-    """A 4xx reply judges the plan; 401/403 and 5xx mean valet-api could not judge it."""
-    return 400 <= exc.status < 500 and exc.status not in (401, 403)
+from valet_os.heat import convergence
+from valet_os.heat import plan
 
 
 class ValetLifecyclePlugin(lifecycle_plugin.LifecyclePlugin):
-    """Sends the stack's plan to valet-api before Heat creates, updates or deletes it."""
+    """Sends the stack's plan to valet-api before the legacy engine acts on it."""
 
     def __init__(self):
         super().__init__()
-        config.register_opts(cfg.CONF)
-        cfg.CONF.import_opt("stack_scheduler_hints", "heat.common.config")
-        self._client = None
-
-    def _api(self):
-        if self._client is None:
-            self._client = valet_client.ValetClient(cfg.CONF)
-        return self._client
+        self._planner = plan.Planner()
 
     def do_pre_op(self, cnxt, stack, current_stack=None, action=None):
-        if not cfg.CONF.stack_scheduler_hints:
-            return
         action = action or stack.action
-        try:
-            if action == stack.CREATE:
-                self._create(stack)
-            elif action == stack.UPDATE or (action == stack.ROLLBACK and current_stack is not None):
-                # Never `current_stack or stack`: a Stack's truth value loads its
-                # resource definitions at a moment Heat does not expect, and the update fails.
-                self._update(stack, stack if current_stack is None else current_stack)
-            elif action in (stack.DELETE, stack.ROLLBACK):
-                self._delete(stack)
-        except valet_client.ValetAPIError as exc:
-            if _is_verdict(exc):
-                # valet-api looked at the plan and said no: never yielded.
-                raise ValetPlanError("Valet refused %s of stack %s: %s (HTTP %s)"
-                                     % (action, stack.name, exc.explanation, exc.status))
-            self._unavailable(stack, action, exc)
-        except valet_client.ValetError as exc:
-            self._unavailable(stack, action, exc)
+        if action == stack.UPDATE or (action == stack.ROLLBACK and current_stack is not None):
+            # Never `current_stack or stack`: a Stack's truth value loads its resource
+            # definitions at a moment Heat does not expect, and the update fails.
+            target = stack if current_stack is None else current_stack
+            self._planner.send(stack, action, target=target)
+        elif action in (stack.DELETE, stack.ROLLBACK):
+            self._planner.send(stack, action, frees_only=True)
+        elif action == stack.CREATE:
+            self._planner.send(stack, action)
 
-    @staticmethod
-    def _unavailable(stack, action, exc):
-        if cfg.CONF.valet.failure_mode == "yield":
-            LOG.warning("Valet unavailable, stack %s goes on with %s without Valet "
-                        "(failure_mode=yield): %s", stack.name, action, exc)
-            return
-        raise ValetPlanError("Valet unavailable, %s of stack %s rejected "
-                             "(failure_mode=reject): %s" % (action, stack.name, exc))
 
-    def _create(self, stack):
-        body = {"plan_name": stack.name, "stack_id": stack.id, "timeout": "60 sec",
-                "resources": build_plan_resources(stack)}
-        self._api().create_plan(body)
-
-    def _update(self, stack, new_stack):
-        resources = build_plan_resources(new_stack, previous=stack)
-        try:
-            self._api().update_plan(stack.id, resources)
-        except valet_client.ValetAPIError as exc:
-            if exc.status != 404:
-                raise
-            # The stack was created before Valet was installed (or the plan was lost).
-            self._api().create_plan({"plan_name": stack.name, "stack_id": stack.id,
-                                     "timeout": "60 sec", "resources": resources})
-
-    def _delete(self, stack):
-        if not self._api().delete_plan(stack.id):
-            LOG.debug("valet: no plan for stack %s, nothing to delete", stack.id)
+convergence.install()

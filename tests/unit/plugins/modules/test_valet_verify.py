@@ -56,8 +56,8 @@ def write(path, text):
 
 # --------------------------------------------------------------------------- config files
 
-def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', convergence='false'):
-    lines = ['[DEFAULT]', 'convergence_engine = %s' % convergence]
+def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', convergence=None):
+    lines = ['[DEFAULT]'] + ([] if convergence is None else ['convergence_engine = %s' % convergence])
     if plugin_dirs is not None:
         lines.append('plugin_dirs = %s' % plugin_dirs)
     if hints is not None:
@@ -91,8 +91,10 @@ def test_heat_present(collections_root, tmp_path):
                              capture_output=True, text=True, check=False).stdout.strip()
     assert result['version'] == version
     found = checks(result)
-    assert set(found) == {'config', 'stack_scheduler_hints', 'legacy_engine', 'resource_registry',
-                          'lifecycle_plugin'}
+    assert set(found) == {'config', 'stack_scheduler_hints', 'resource_registry',
+                          'lifecycle_plugin', 'convergence_hook'}
+    assert found['convergence_hook']['detail'] == (
+        'Heat %s: convergence hook active (convergence engine)' % version)
     assert os.path.join(VALET_HEAT_DIR, 'GroupAssignment.py') in found['resource_registry']['detail']
     assert SECRET not in raw
 
@@ -146,12 +148,40 @@ def test_heat_scheduler_hints_off(collections_root, tmp_path):
     assert [c['name'] for c in result['checks'] if not c['ok']] == ['stack_scheduler_hints']
 
 
-def test_heat_convergence_engine_is_reported(collections_root, tmp_path):
+@pytest.mark.parametrize('convergence', ['true', 'false'])
+def test_heat_either_engine_is_fine(collections_root, tmp_path, convergence):
     result, _ = run_module(collections_root, component='heat', check_process=False,
-                           config_file=heat_conf(tmp_path, convergence='true'))
-    assert result['ok'] is False
-    assert [c['name'] for c in result['checks'] if not c['ok']] == ['legacy_engine']
-    assert 'never calls the Valet lifecycle plugin' in checks(result)['legacy_engine']['detail']
+                           config_file=heat_conf(tmp_path, convergence=convergence))
+    assert result['ok'] is True, result['msg']
+    engine = 'convergence' if convergence == 'true' else 'legacy'
+    assert checks(result)['convergence_hook']['detail'].endswith('(%s engine)' % engine)
+
+
+def _heat_without_pre_converge(tmp_path):
+    """PYTHONPATH for the probe: a sitecustomize that gives Heat a traversal of another shape."""
+    site = tmp_path / 'site'
+    site.mkdir()
+    write(site / 'sitecustomize.py', """
+        from heat.engine import stack
+
+        def _converge_create_or_update(self, abandon=False):
+            raise AssertionError('not called by the probe')
+
+        stack.Stack._converge_create_or_update = _converge_create_or_update
+        """)
+    return {'PYTHONPATH': str(site)}
+
+
+@pytest.mark.parametrize('convergence,ok', [('true', False), ('false', True)])
+def test_heat_whose_traversal_differs(collections_root, tmp_path, convergence, ok):
+    result, _ = run_module(collections_root, component='heat', check_process=False,
+                           config_file=heat_conf(tmp_path, convergence=convergence),
+                           extra_env=_heat_without_pre_converge(tmp_path))
+    detail = checks(result)['convergence_hook']['detail']
+    assert result['ok'] is ok, result['msg']
+    assert checks(result)['convergence_hook']['ok'] is ok
+    assert detail.startswith('Heat %s is not supported by the Valet convergence hook' % result['version'])
+    assert 'has no pre_converge parameter' in detail
 
 
 def test_heat_absent_fails_while_entry_point_installed(collections_root, tmp_path):
