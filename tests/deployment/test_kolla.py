@@ -14,7 +14,7 @@ import sys
 
 import yaml
 
-from conftest import VALET_PASSWORD, Site, ansible_env, pip_install_prefix, probe, recap, run
+from deploy_helpers import VALET_PASSWORD, Site, ansible_env, pip_install_prefix, probe, recap, run
 
 KOLLA = os.path.join(sys.prefix, "share", "kolla-ansible", "ansible")
 HOST = "ctl1"

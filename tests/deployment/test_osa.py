@@ -14,7 +14,7 @@ import sys
 
 import yaml
 
-from conftest import REPO, VALET_PASSWORD, Site, pip_install_prefix, probe, recap, run
+from deploy_helpers import REPO, VALET_PASSWORD, Site, pip_install_prefix, probe, recap, run
 
 VERSION = re.search(r'__version__ = "([^"]+)"',
                     open(os.path.join(REPO, "files", "valet_os", "valet_os", "__init__.py")).read()).group(1)
