@@ -16,6 +16,10 @@ description:
   - 'Parses the file with the same rules as oslo.config and fails with C(<path>: line N: <reason>) on a
     syntax error, or C(<path> does not exist) when it is missing.'
   - Returns only the options asked for (configuration files hold passwords).
+  - 'The result key C(values) holds, for each requested option, every value it has in the file, in file
+    order (one for a normal option, several for a duplicated or multi-valued one, none when absent; list
+    values are the raw strings), for example C({"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}).
+    Read it as C(result["values"]): C(result.values) is the dict method in Jinja.'
 author:
   - Valet for OpenStack maintainers (@valet-openstack)
 options:
@@ -52,6 +56,10 @@ EXAMPLES = r'''
       - filter_scheduler/available_filters
   register: nova_filters
 
+- name: Show the enabled filters
+  ansible.builtin.debug:
+    msg: "{{ nova_filters['values']['filter_scheduler/enabled_filters'] }}"
+
 - name: Check the Heat configuration parses
   valet.openstack.oslo_ini_info:
     path: /etc/heat/heat.conf
@@ -69,13 +77,6 @@ sections:
   type: list
   elements: str
   sample: [DEFAULT, filter_scheduler]
-values:
-  description:
-    - For each requested option, every value it has in the file, in file order (one for a normal option,
-      several for a duplicated or multi-valued one, none when absent). List values are the raw strings.
-  returned: always
-  type: dict
-  sample: {"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}
 '''
 
 import os
