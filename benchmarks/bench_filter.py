@@ -7,10 +7,14 @@
 - valet-api calls per scheduling request
 - Keystone token requests per 100 requests (real Keystone from tests/keystone_server.py)
 - time to build the plan body of a 1,000-resource Heat stack
+- worst-case wait per scheduling request when valet-api is hung, down, unreachable or
+  answering 500, with the [valet] defaults, and how many requests valet-api received
 """
 
 import datetime
+import logging
 import os
+import socket
 import sys
 import time
 import uuid
@@ -27,6 +31,8 @@ from valet_api_emulator import ValetApiEmulator  # noqa: E402
 
 HOSTS = 10000
 REQUESTS = 20
+FAULT_REQUESTS = 4
+FAULT_HOSTS = 100
 TOKEN_REQUESTS = 100
 STACK_RESOURCES = 1000
 
@@ -83,8 +89,82 @@ def bench_filter(keystone, emulator):
     before = keystone.token_requests()
     for i in range(TOKEN_REQUESTS):
         list(fresh.filter_all(small, specs[i % len(specs)]))
-    print("Keystone token requests per %d:    %d" % (TOKEN_REQUESTS,
-                                                    keystone.token_requests() - before))
+    print("Keystone token requests per %d:    %d"
+          % (TOKEN_REQUESTS, keystone.token_requests() - before))
+
+
+def _unreachable():
+    """A port whose SYNs go unanswered, as for a host that is down: a listener never accepting,
+    its one-connection backlog already taken. Returns (url, sockets to close)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    filler = socket.create_connection(srv.getsockname(), timeout=1)
+    return "http://127.0.0.1:%d/v1" % srv.getsockname()[1], [filler, srv]
+
+
+def _closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return "http://127.0.0.1:%d/v1" % s.getsockname()[1]
+
+
+def bench_faults(emulator):
+    """Worst-case wait of one scheduling request, with the [valet] option defaults."""
+    valet_sides.load_nova()
+    from nova import objects
+    from nova.scheduler import filters, host_manager
+    from valet_os.common import client
+
+    opts = cfg.CONF.valet
+    print("valet-api faults, [valet] connect_timeout=%g read_timeout=%g retries=%d "
+          "total_timeout=%g; wait per scheduling request, worst of %d:"
+          % (opts.connect_timeout, opts.read_timeout, opts.retries, opts.total_timeout,
+             FAULT_REQUESTS))
+    (valet_cls,) = filters.HostFilterHandler().get_matching_classes([
+        "valet_os.nova.valet_filter.ValetFilter"])
+    hosts = [host_manager.HostState("cmp-%03d" % i, "cmp-%03d" % i, None)
+             for i in range(FAULT_HOSTS)]
+    uuids = [str(uuid.uuid4()) for _ in range(FAULT_REQUESTS)]
+    client.ValetClient(cfg.CONF).create_plan({
+        "plan_name": "faults", "stack_id": str(uuid.uuid4()),
+        "resources": {u: {"name": u, "type": "OS::Nova::Server", "properties": {}}
+                      for u in uuids}})
+    unreachable_url, unreachable_socks = _unreachable()
+    # The filter logs every rejection; the figures are what matters here.
+    log = logging.getLogger("valet_os")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    cases = [
+        ("hung (takes the request, never answers)", emulator.url, ("slow", 3600)),
+        ("down (connection refused)", _closed_port_url(), ("none", 0)),
+        ("unreachable (no answer to SYN)", unreachable_url, ("none", 0)),
+        ("answering 500", emulator.url, ("error500", 0)),
+    ]
+    try:
+        for label, url, fault in cases:
+            cfg.CONF.set_override("url", url, group="valet")
+            emulator.set_fault(*fault)
+            emulator.clear()
+            flt = valet_cls()  # a fresh client for the url: its first request fetches a token
+            waits = []
+            for u in uuids:
+                spec = objects.RequestSpec(instance_uuid=str(uuid.uuid4()), num_instances=1,
+                                           scheduler_hints={"heat_resource_uuid": [u]})
+                start = time.perf_counter()
+                passed = list(flt.filter_all(hosts, spec))
+                waits.append(time.perf_counter() - start)
+                assert passed == [], "failure_mode=reject passes no host"
+            received = len(emulator.requests) / float(len(uuids))
+            print("  %-40s %5.2f s (first, with its token request: %5.2f s), valet-api got %.0f "
+                  "request(s) per scheduling request"
+                  % (label + ":", max(waits[1:]), waits[0], received))
+    finally:
+        log.setLevel(level)
+        emulator.set_fault("none")
+        cfg.CONF.set_override("url", emulator.url, group="valet")
+        for sock in unreachable_socks:
+            sock.close()
 
 
 def bench_plan_body():
@@ -143,6 +223,7 @@ def main():
         for name, value in overrides.items():
             cfg.CONF.set_override(name, value, group="valet")
         bench_filter(keystone, emulator)
+        bench_faults(emulator)
         bench_plan_body()
     finally:
         emulator.stop()

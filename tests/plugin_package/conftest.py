@@ -5,7 +5,6 @@ The package must be installed into the test venv first:
     .venv/bin/pip install -e files/valet_os      (`make venv` does it)
 """
 
-import os
 from importlib import metadata
 
 import pytest
@@ -51,8 +50,11 @@ def conf():
 
 @pytest.fixture
 def valet_conf(conf, emulator, valet_user):
-    """[valet] pointing at the emulator with the real Keystone; short timeouts."""
-    for name, value in dict(valet_user, url=emulator.url, connect_timeout=1, read_timeout=1,
+    """[valet] pointing at the emulator with the real Keystone; short timeouts.
+
+    read_timeout also bounds Keystone's token reply, which a busy test machine can delay past 1 s.
+    """
+    for name, value in dict(valet_user, url=emulator.url, connect_timeout=1, read_timeout=2,
                             retries=1, failure_mode="reject").items():
         conf.set_override(name, value, group="valet")
     return conf

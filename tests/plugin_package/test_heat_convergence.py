@@ -51,16 +51,20 @@ class Traversal:
 
     def run(self, stk, action, template=None, new_stack=None, pre_converge=None):
         from heat.engine import template as tmpl
-        from heat.rpc import worker_client
-        from heat.tests.engine import tools
         if template is None:
             template = (tmpl.Template.create_empty_template(from_template=stk.t)
                         if action == stk.DELETE else stk.t)
+        return self.call(stk, stk.converge_stack, template=template, action=action,
+                         new_stack=new_stack, pre_converge=pre_converge)
+
+    def call(self, stk, method, *args, **kwargs):
+        """method(*args, **kwargs) with the traversals it starts run here."""
+        from heat.rpc import worker_client
+        from heat.tests.engine import tools
         stk.thread_group_mgr = tools.DummyThreadGroupManager()
         del self.started[:], self.requests_at_start[:]
         with mock.patch.object(worker_client.WorkerClient, "check_resource", self._check_resource):
-            stk.converge_stack(template=template, action=action, new_stack=new_stack,
-                               pre_converge=pre_converge)
+            method(*args, **kwargs)
         return stk
 
 
@@ -125,6 +129,33 @@ def test_create_update_delete_send_the_plan_before_any_resource_starts(heat, val
     assert (delete["method"], delete["path"]) == ("DELETE", "/v1/plans/" + stk.id)
     assert calls == [1]
     assert emulator.state.plans == {}
+
+
+def test_rollback_of_a_failed_update_sends_the_previous_plan(heat, valet_conf, emulator, traversal):
+    """A resource failing in an engine worker: the worker's stack starts the rollback traversal.
+
+    That stack is loaded the way workers load it (from the traversal's cache), so its Resource
+    objects carry no uuids: the plan must still name every resource by its row's uuid.
+    """
+    from heat.engine import stack
+    stk = convergence_stack(heat)
+    traversal.run(stk, stk.CREATE)
+    uuid = rows(stk)
+    new = make_stack(heat, TEMPLATE_WITH_C, params={"parameters": {"kind": "diversity"}}, convergence=True)
+    new.disable_rollback = False
+    traversal.run(stk, stk.UPDATE, template=new.t, new_stack=new)
+    emulator.clear()
+
+    in_worker = stack.Stack.load(stk.context, stack_id=stk.id, cache_data={})
+    assert in_worker.in_convergence_check
+    traversal.call(in_worker, in_worker.mark_failed, "Resource UPDATE failed: c broke")
+    assert (in_worker.action, in_worker.status) == (stk.ROLLBACK, stk.IN_PROGRESS), in_worker.status_reason
+    (put,) = emulator.requests
+    assert (put["method"], put["path"]) == ("PUT", "/v1/plans/" + stk.id)
+    assert put["body"]["resources"] == {uuid["group"]: {
+        "name": "group", "type": "ATT::Valet::GroupAssignment",
+        "properties": {"group_type": "affinity", "level": "host", "resources": [uuid["a"], uuid["b"]]}}}
+    assert traversal.started and set(traversal.requests_at_start) == {1}
 
 
 def test_refused_plan_fails_the_stack_before_any_resource_starts(heat, valet_conf, emulator, traversal):

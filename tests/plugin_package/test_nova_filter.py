@@ -102,46 +102,46 @@ def test_without_hint_asks_for_an_adhoc_plan(nova, valet_conf, emulator):
     assert list(call["body"]["resources"]) == [spec.instance_uuid]
 
 
-def test_legacy_filter_properties_dict(nova, valet_conf, emulator):
+def test_rebuild_is_not_valets_business(nova, valet_conf, emulator):
+    """A rebuild keeps the instance on its host: every host passes, valet-api is not asked."""
     filters, host_manager = nova
-    _, flt = load_filter(filters)
+    handler, flt = load_filter(filters)
     a, _ = plan_two_servers(emulator, valet_conf)
     hosts = make_hosts(host_manager, 3)
-    instance = str(uuid.uuid4())
-    props = {"scheduler_hints": {"heat_resource_uuid": a},
-             "request_spec": {"instance_properties": {"uuid": instance}}}
-    passed = list(flt.filter_all(hosts, props))
-    assert len(passed) == 1
-    (call,) = emulator.requests
-    assert call["body"]["resource_id"] == instance
-    # Per-host calls reuse the answer of the request's single round trip.
-    assert [flt.host_passes(h, props) for h in hosts].count(True) == 1
-    assert len(emulator.requests) == 1
-
-
-def test_per_host_calls_make_one_round_trip(nova, valet_conf, emulator):
-    filters, host_manager = nova
-    _, flt = load_filter(filters)
-    a, _ = plan_two_servers(emulator, valet_conf)
-    hosts = make_hosts(host_manager, 6)
     spec = request_spec(hint=a)
-    results = [flt.host_passes(h, spec) for h in hosts]
-    assert results.count(True) == 1
+    spec.scheduler_hints["_nova_check_type"] = ["rebuild"]
+    assert handler.get_filtered_objects([flt], hosts, spec) == hosts
+    assert emulator.requests == []
+
+
+def test_one_valet_api_call_per_request_of_several_instances(nova, valet_conf, emulator):
+    """Nova runs the filters once per instance; ours only for the first (the one Valet places)."""
+    filters, host_manager = nova
+    handler, flt = load_filter(filters)
+    a, _ = plan_two_servers(emulator, valet_conf)
+    hosts = make_hosts(host_manager, 4)
+    spec = request_spec(hint=a)
+    spec.num_instances = 2
+    first = handler.get_filtered_objects([flt], hosts, spec, index=0)
+    second = handler.get_filtered_objects([flt], hosts, spec, index=1)
+    assert len(first) == 1 and second == hosts
     assert len(emulator.requests) == 1
 
 
+# fault, emulator delay, what the log quotes, requests valet-api receives
 FAULTS = [
-    ("refuse", 0, "unreachable"),
-    ("slow", 3, "unreachable"),          # read_timeout is 1 s
-    ("unauthorized", 0, "HTTP 401"),
-    ("error500", 0, "HTTP 500"),
+    ("refuse", 0, "Remote end closed connection", 1),   # read, then dropped: not resent
+    ("slow", 30, "Read timed out", 1),                  # past read_timeout: not resent
+    ("unauthorized", 0, "HTTP 401", 2),                 # one resend with a new token
+    ("error500", 0, "HTTP 500", 1),
+    ("noplan", 0, "HTTP 404", 1),
+    ("down", 0, "Errno 111", 0),
 ]
 
 
 @pytest.mark.parametrize("mode", ["reject", "yield"])
-@pytest.mark.parametrize("fault,delay,why", FAULTS + [("noplan", 0, "HTTP 404"),
-                                                      ("down", 0, "unreachable")])
-def test_failure_modes(nova, valet_conf, emulator, caplog, mode, fault, delay, why):
+@pytest.mark.parametrize("fault,delay,why,received", FAULTS)
+def test_failure_modes(nova, valet_conf, emulator, caplog, mode, fault, delay, why, received):
     filters, host_manager = nova
     handler, flt = load_filter(filters)
     valet_conf.set_override("failure_mode", mode, group="valet")
@@ -154,6 +154,7 @@ def test_failure_modes(nova, valet_conf, emulator, caplog, mode, fault, delay, w
     hosts = make_hosts(host_manager, 4)
     with caplog.at_level("WARNING"):
         passed = handler.get_filtered_objects([flt], hosts, request_spec(hint=hint))
+    assert len(emulator.requests) == received
     if mode == "reject":
         assert passed == []
     else:

@@ -8,12 +8,8 @@ editable install, stay in the source tree.
 import json
 import os
 import sys
+from importlib import metadata
 from urllib.parse import unquote, urlparse
-
-try:
-    from importlib import metadata
-except ImportError:  # pragma: no cover - Python < 3.8 is not supported anyway
-    metadata = None
 
 import valet_os
 

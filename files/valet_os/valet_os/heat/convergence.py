@@ -29,6 +29,8 @@ LOG = logging.getLogger(__name__)
 
 TARGET = "_converge_create_or_update"
 HOOK_PARAM = "pre_converge"
+# Heat's choice of the existing row a traversal works on, for each resource name.
+ROW_CHOICE = "_get_best_existing_rsrc_db"
 _MARK = "_valet_convergence_hook"
 # Actions whose traversal changes what exists; check, suspend, resume and
 # snapshot traversals (Heat 27) leave the plan as it is.
@@ -46,6 +48,21 @@ def heat_version():
         return version.version_info.version_string()
     except Exception:  # a Heat without pbr metadata still runs
         return "unknown"
+
+
+def _uuids(stack):
+    """name -> uuid of the resource rows this traversal works on.
+
+    A traversal started from an engine worker (the rollback after a failed update) holds
+    Resource objects built from its cache, without uuids: ask Heat which row it uses.
+    """
+    found = {}
+    for name, res in stack.resources.items():
+        row = getattr(stack, ROW_CHOICE)(name)
+        uuid = res.uuid if row is None else row.uuid  # None: a row stored by this traversal
+        if uuid:
+            found[name] = uuid
+    return found
 
 
 def _frees_only(stack):
@@ -72,7 +89,9 @@ def _wrap(original, signature):
         def pre_converge():
             if action in PLANNED:
                 # Raises ValetPlanError to stop the traversal before any resource starts.
-                _planner().send(self, action, frees_only=_frees_only(self))
+                frees_only = _frees_only(self)
+                _planner().send(self, action, uuids=None if frees_only else _uuids(self),
+                                frees_only=frees_only)
             if callable(theirs):
                 theirs()
 
@@ -102,6 +121,8 @@ def install():
         signature = inspect.signature(original)
         if HOOK_PARAM not in signature.parameters:
             raise TypeError("Stack.%s%s has no %s parameter" % (TARGET, signature, HOOK_PARAM))
+        if not callable(getattr(heat_stack.Stack, ROW_CHOICE, None)):
+            raise TypeError("Stack has no %s" % ROW_CHOICE)
         setattr(heat_stack.Stack, TARGET, _wrap(original, signature))
     except Exception as exc:
         STATUS["state"] = "unsupported: %s" % exc

@@ -60,16 +60,18 @@ def _properties(defn, uuids):
     return {key: _with_uuids(value, uuids) for key, value in (raw or {}).items()}
 
 
-def build_resources(stack, previous=None):
+def resource_uuids(stack):
+    """name -> uuid of the stack's resources that have one, as its Resource objects know them."""
+    return {name: res.uuid for name, res in stack.resources.items() if res.uuid}
+
+
+def build_resources(stack, uuids):
     """Return {uuid: {"name", "type", "properties"}} for the planned resources of stack.
 
     Works from the stack's definitions, never its Resource objects: building those
-    for the new stack of a legacy update would break Heat's own update. previous is
-    the stack being updated (legacy engine): valet-api knows its resources by their
-    kept uuids. Under convergence the stack's own resources already carry them.
+    for the new stack of a legacy update would break Heat's own update. uuids maps
+    resource names to the uuids valet-api knows them by (the engine decides which).
     """
-    known = previous if previous is not None else stack
-    uuids = {name: res.uuid for name, res in known.resources.items() if res.uuid}
     # A private copy of the stack definition: the parsed definitions it caches hold
     # weak references to it, and Heat's own copy must stay as Heat left it.
     tmpl = template.Template(copy.deepcopy(stack.t.t), files=stack.t.files, env=stack.t.env)
@@ -113,11 +115,12 @@ class Planner:
             self._client = valet_client.ValetClient(cfg.CONF)
         return self._client
 
-    def send(self, stack, action, target=None, frees_only=False):
+    def send(self, stack, action, target=None, uuids=None, frees_only=False):
         """Send the plan for `action` on `stack`; raise ValetPlanError to stop Heat.
 
         stack is the one valet-api knows (its id names the plan). target: the new
         stack of a legacy update or rollback, whose definitions become the plan.
+        uuids: name -> resource uuid; by default those of stack's Resource objects.
         frees_only: the operation only removes resources (a delete, the rollback of
         a create). Such an operation is never stopped: refusing it would keep
         servers the user asked to free. valet-api failing to hear of it is logged.
@@ -125,7 +128,7 @@ class Planner:
         if not cfg.CONF.stack_scheduler_hints:
             return
         try:
-            self._send(stack, action, target, frees_only)
+            self._send(stack, action, target, uuids, frees_only)
         except valet_client.ValetAPIError as exc:
             if _is_verdict(exc) and not frees_only:
                 # valet-api looked at the plan and said no: never yielded.
@@ -135,15 +138,14 @@ class Planner:
         except Exception as exc:  # valet-api down, or Heat internals this release does not know
             self._unavailable(stack, action, exc, frees_only)
 
-    def _send(self, stack, action, target, frees_only):
+    def _send(self, stack, action, target, uuids, frees_only):
         if frees_only:
             if not self._api().delete_plan(stack.id):
                 LOG.debug("valet: no plan for stack %s, nothing to delete", stack.id)
             return
-        if target is None:
-            resources = build_resources(stack)
-        else:
-            resources = build_resources(target, previous=stack)
+        if uuids is None:
+            uuids = resource_uuids(stack)
+        resources = build_resources(stack if target is None else target, uuids)
         if action in (stack.CREATE, stack.ADOPT):
             self._api().create_plan(self._new_plan(stack, resources))
             return
