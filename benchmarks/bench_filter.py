@@ -90,8 +90,8 @@ def bench_filter(keystone, emulator):
     before = keystone.token_requests()
     for i in range(TOKEN_REQUESTS):
         list(fresh.filter_all(small, specs[i % len(specs)]))
-    print("Keystone token requests per %d:    %d" % (TOKEN_REQUESTS,
-                                                    keystone.token_requests() - before))
+    print("Keystone token requests per %d:    %d"
+          % (TOKEN_REQUESTS, keystone.token_requests() - before))
 
 
 def _unreachable():

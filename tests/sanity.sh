@@ -1,20 +1,98 @@
 #!/usr/bin/env bash
+# ansible-test sanity over the whole collection, and ansible-lint, on the oldest and the newest
+# ansible-core that meta/runtime.yml claims (requires_ansible >= 2.19; newest 2.21).
+#   tests/sanity.sh               both
+#   tests/sanity.sh oldest|newest one of them; further arguments go to ansible-test sanity
+# oldest: the ansible-core of .venv (what `ansible>=10` pins). newest: a venv under tests/output,
+# made once, from a Python >= 3.12 (2.21's floor for the controller): $VALET_NEWEST_PYTHON or the
+# first python3.13 / python3.12 on PATH. The modules' compile and import tests run on every Python
+# the modules support (tests/config.yml: >= 3.9); a missing interpreter fails the run rather than
+# being skipped. Exceptions are in tests/sanity/ignore-2.X.txt, one justification per line.
 # ansible-test must run from a real ansible_collections/<ns>/<name> tree (it resolves symlinks), so
 # the collection is copied there first, outside this git work tree (inside it, ansible-test would
-# ask git for the file list and find the copy ignored). Runs every sanity test on plugins/.
+# ask git for the file list and find the copy ignored).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-top=${TMPDIR:-/tmp}/valet-openstack-sanity
-dest=$top/ansible_collections/valet/openstack
-rm -rf "$top"
-mkdir -p "$dest"
-tar -C "$repo" --exclude=./.venv --exclude=./.collections --exclude=./.git --exclude=./.cache \
-    --exclude=__pycache__ --exclude='*.egg-info' -cf - . | tar -C "$dest" -xf -
-cd "$dest"
-# ansible-test bootstraps pip in its venvs with a script from a host only CI of Ansible reaches.
-pip_ver=$(grep -oP "pip='\K[0-9.]+" "$(python3 -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py")
-cache=$HOME/.ansible/test/cache/get_pip_${pip_ver//./_}.py
-[ -f "$cache" ] || install -D -m 0644 "$repo/tests/sanity-get-pip.py" "$cache"
-py=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-# --venv: each test gets the tool versions ansible-test pins (pylint, pycodestyle, ...), from PyPI.
-ansible-test sanity --venv --python "$py" --color no "$@" plugins/
+which=${1:-all}
+case $which in oldest|newest|all) shift || true ;; *) which=all ;; esac
+NEWEST_CORE=${VALET_NEWEST_CORE:-ansible-core>=2.21,<2.22}
+MODULE_PYTHONS=${VALET_MODULE_PYTHONS:-3.9 3.10 3.11 3.12 3.13}
+
+# pyenv's shims run a version only when it is selected, and ansible-test does not pass
+# PYENV_VERSION on: put the real bin/ of every installed version on PATH instead.
+if command -v pyenv >/dev/null; then
+    for v in $(pyenv versions --bare | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$'); do
+        PATH=$PATH:$(pyenv root)/versions/$v/bin
+    done
+    PATH=$(echo "$PATH" | tr ':' '\n' | grep -v '/shims$' | paste -sd: -)
+    export PATH
+fi
+
+# ansible-test skips its shellcheck test when the program is missing: make that an error.
+command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (Debian: apt-get install shellcheck; make deps)" >&2; exit 1; }
+
+newest_bin() {
+    local venv=$repo/tests/output/core-newest py=${VALET_NEWEST_PYTHON:-}
+    if [ -z "$py" ]; then
+        for candidate in python3.13 python3.12; do
+            if command -v "$candidate" >/dev/null && "$candidate" -c '' 2>/dev/null; then py=$candidate; break; fi
+        done
+    fi
+    if [ -z "$py" ]; then
+        echo "sanity: ansible-core ${NEWEST_CORE} needs a Python >= 3.12 for the controller and none was found" \
+             "(python3.13 / python3.12 on PATH, or VALET_NEWEST_PYTHON)." >&2
+        return 1
+    fi
+    if [ ! -x "$venv/bin/ansible-test" ] || [ "$(cat "$venv/.core" 2>/dev/null)" != "$NEWEST_CORE" ]; then
+        rm -rf "$venv"
+        "$py" -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check "$NEWEST_CORE" ansible-lint >&2
+        echo "$NEWEST_CORE" >"$venv/.core"
+    fi
+    echo "$venv/bin"
+}
+
+run_one() {  # run_one BIN_DIR LABEL ARGS...
+    local bin=$1 label=$2; shift 2
+    local top=${TMPDIR:-/tmp}/valet-openstack-sanity-$label
+    local dest=$top/ansible_collections/valet/openstack
+    rm -rf "$top"
+    mkdir -p "$dest"
+    tar -C "$repo" --exclude=./.venv --exclude=./.collections --exclude=./.git --exclude=./.cache \
+        --exclude=./.ansible --exclude=./tests/output --exclude=./dist \
+        --exclude=__pycache__ --exclude='*.egg-info' -cf - . | tar -C "$dest" -xf -
+    local py core
+    py=$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    core=$("$bin/python" -c 'import ansible; print(ansible.__version__)')
+    echo "== sanity, ansible-core $core, controller Python $py"
+    # ansible-test bootstraps pip in its venvs with a script from a host only CI of Ansible reaches.
+    local pip_ver cache
+    pip_ver=$(grep -oP "pip='\K[0-9.]+" "$("$bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py")
+    cache=$HOME/.ansible/test/cache/get_pip_${pip_ver//./_}.py
+    [ -f "$cache" ] || install -D -m 0644 "$repo/tests/sanity-get-pip.py" "$cache"
+    # Every test, whole collection, on the controller Python; --venv: the tool versions ansible-test
+    # pins (pylint, pycodestyle, ...), from PyPI.
+    (cd "$dest" && PATH=$bin:$PATH "$bin/ansible-test" sanity --venv --python "$py" --color no "$@")
+    # compile and import on each Python the modules run with on the Heat / Nova hosts.
+    local v missing=()
+    for v in $MODULE_PYTHONS; do
+        [ "$v" = "$py" ] && continue
+        if ! command -v "python$v" >/dev/null || ! "python$v" -c '' 2>/dev/null; then missing+=("$v"); continue; fi
+        (cd "$dest" && PATH=$bin:$PATH "$bin/ansible-test" sanity --venv --python "$v" --color no \
+            --test compile --test import "$@")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "sanity: no interpreter for module Python ${missing[*]} (VALET_MODULE_PYTHONS='$MODULE_PYTHONS')" >&2
+        return 1
+    fi
+    echo "== ansible-lint --profile production, ansible-core $core"
+    (cd "$repo" && PATH=$bin:$PATH "$bin/ansible-lint" --profile production)
+}
+
+if [ "$which" != newest ]; then
+    run_one "$(dirname "$(command -v ansible-test)")" oldest "$@"
+fi
+if [ "$which" != oldest ]; then
+    bin=$(newest_bin)
+    run_one "$bin" newest "$@"
+fi

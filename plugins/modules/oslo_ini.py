@@ -125,6 +125,12 @@ options:
       - JSON file recording what was changed, per file, section and option. Created with mode 0600.
     type: path
     default: /var/lib/valet_openstack/ini_ledger.json
+  create:
+    description:
+      - Create the file (mode 0640) if it does not exist. When false a missing file is an error.
+      - A file created this way is deleted by O(state=absent) once nothing of ours is left and it is empty.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -238,12 +244,14 @@ from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import re
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import save_ledger
 
 
-def _write(module, path, data):
+def _write(module, path, data, existed=True):
     fd, tmp = tempfile.mkstemp(prefix='.oslo_ini.', dir=os.path.dirname(path) or '.')
     with os.fdopen(fd, 'wb') as handle:
         handle.write(data)
     # atomic_move copies owner, group and mode from the file it replaces.
     module.atomic_move(tmp, path)
+    if not existed:
+        os.chmod(path, 0o640)
 
 
 def _summary(results):
@@ -270,6 +278,7 @@ def main():
             default=dict(type='list', elements='str'),
             secret=dict(type='bool', default=False),
             ledger=dict(type='path', default='/var/lib/valet_openstack/ini_ledger.json'),
+            create=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('edits', 'section'), ('edits', 'option')],
         required_one_of=[('edits', 'section')],
@@ -283,10 +292,13 @@ def main():
     for secret in secrets:
         module.no_log_values.add(secret)
     try:
-        if not os.path.exists(path):
+        existed = os.path.exists(path)
+        if not existed and not params['create']:
             raise IniError('%s does not exist' % path)
-        with open(path, 'rb') as handle:
-            text = decode(handle.read())
+        text = ''
+        if existed:
+            with open(path, 'rb') as handle:
+                text = decode(handle.read())
         ledger = load_ledger(params['ledger'])
         key = os.path.abspath(path)
         new_text, fled, results = apply_changes(text, path, edits, ledger['files'].get(key))
@@ -305,17 +317,26 @@ def main():
         if res['previous'] is not None:
             res['previous'] = [MASK] * len(res['previous']) if isinstance(res['previous'], list) else MASK
     changed = new_text != text
-    out = dict(changed=changed, msg=_summary(results), previous=results[0]['previous'], edits=results)
+    if not existed and changed:
+        fled['file_created'] = True
+    # A file we created and that is empty again goes away: it was ours too.
+    remove_file = bool(existed and new_text == '' and fled.get('file_created')
+                       and not fled['sections'] and not fled['options'])
+    out = dict(changed=changed or remove_file, msg=_summary(results), previous=results[0]['previous'], edits=results)
+    if remove_file:
+        out['msg'] += '; file we created removed'
     if module._diff:
         out['diff'] = dict(before=mask(redact(text, path), secrets),
                            after=mask(redact(new_text, path), secrets),
                            before_header=path, after_header=path)
     if not module.check_mode:
         try:
-            if changed:
-                _write(module, path, encode(new_text))
+            if remove_file:
+                os.unlink(path)
+            elif changed:
+                _write(module, path, encode(new_text), existed)
             new_files = dict(ledger['files'])
-            if fled['sections'] or fled['options']:
+            if (fled['sections'] or fled['options']) and not remove_file:
                 new_files[key] = fled
             else:
                 new_files.pop(key, None)

@@ -20,6 +20,10 @@ description:
   - Returns only the options asked for (configuration files hold passwords).
   - Given O(edits) (as M(valet.openstack.oslo_ini) takes them) and the O(ledger), says which of them would
     change the file, without changing anything (a read-only plan for a rollout).
+  - 'The result key C(values) holds, for each requested option, every value it has in the file, in file
+    order (one for a normal option, several for a duplicated or multi-valued one, none when absent; list
+    values are the raw strings), for example C({"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}).
+    Read it as C(result["values"]): C(result.values) is the dict method in Jinja.'
 author:
   - Valet for OpenStack maintainers (@valet-openstack)
 options:
@@ -101,6 +105,10 @@ EXAMPLES = r'''
       - filter_scheduler/available_filters
   register: nova_filters
 
+- name: Show the enabled filters
+  ansible.builtin.debug:
+    msg: "{{ nova_filters['values']['filter_scheduler/enabled_filters'] }}"
+
 - name: Check the Heat configuration parses
   valet.openstack.oslo_ini_info:
     path: /etc/heat/heat.conf
@@ -125,13 +133,6 @@ sections:
   type: list
   elements: str
   sample: [DEFAULT, filter_scheduler]
-values:
-  description:
-    - For each requested option, every value it has in the file, in file order (one for a normal option,
-      several for a duplicated or multi-valued one, none when absent). List values are the raw strings.
-  returned: always
-  type: dict
-  sample: {"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}
 pending:
   description: The O(edits) that would change the file, each as C(section/option), in order.
   returned: always

@@ -1,43 +1,66 @@
-"""The built artifact installs and runs on its own, without this source tree."""
+"""The built artifact holds only what a user installs, and installs and runs on its own."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from collection_helpers import BIN, REPO, run
 
-
-def run(cmd, env=None, cwd=None):
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    assert proc.returncode == 0, "%s failed:\n%s\n%s" % (cmd, proc.stdout[-3000:], proc.stderr[-3000:])
-    return proc
+# Development and test content: in the source tree, never in the artifact (galaxy.yml build_ignore).
+DEV_ONLY = ("tests/", "molecule/", "benchmarks/", "tools/", "changelogs/fragments/", ".ci/", ".venv",
+            ".collections", ".git/", ".ansible", "dist/")
+DEV_FILES = {"Makefile", "ansible.cfg", "pytest.ini", "requirements-test.txt", ".ansible-lint", ".gitignore"}
 
 
-def test_built_collection_installs_and_runs(tmp_path):
-    run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(REPO)])
-    artifacts = list(tmp_path.glob("valet-openstack-*.tar.gz"))
-    assert len(artifacts) == 1
-    # Nothing of the development tree may ride along.
-    listing = run(["tar", "-tzf", str(artifacts[0])]).stdout.split()
-    assert not [name for name in listing if name.startswith((".venv", ".collections", ".git/", ".ansible"))]
-    assert "files/valet_os/pyproject.toml" in listing
-    assert "roles/valet_openstack/meta/argument_specs.yml" in listing
+def test_artifact_is_lean(installed):
+    listing = installed[0]
+    leaked = [name for name in listing if name.startswith(DEV_ONLY) or name in DEV_FILES]
+    assert not leaked, "development content in the artifact: %s" % leaked
+    # ... and everything a user needs is there.
+    for needed in ("files/valet_os/pyproject.toml", "roles/valet_openstack/meta/argument_specs.yml",
+                   "meta/runtime.yml", "meta/execution-environment.yml", "meta/ee-requirements.txt",
+                   "meta/ee-bindep.txt", "changelogs/changelog.yaml", "CHANGELOG.md", "COPYING",
+                   "files/valet_os/LICENSE", "playbooks/site.yml", "playbooks/uninstall.yml"):
+        assert needed in listing, needed
+    # Every runtime file of the tree made it: plugins, roles, playbooks, the package.
+    tracked = run(["git", "ls-files", "plugins", "roles", "playbooks", "files", "meta"], cwd=REPO).stdout.split()
+    missing = [name for name in tracked if name not in listing]
+    assert not missing, "runtime files missing from the artifact: %s" % missing
 
-    dest = tmp_path / "installed"
-    # An environment that knows only the installed artifact (not this tree's ansible.cfg).
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=str(tmp_path / "none.cfg"),
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-    run([str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(dest), str(artifacts[0])],
-        env=env, cwd=tmp_path)
-    conf = tmp_path / "heat.conf"
+
+def test_every_module_and_role_documents_itself_from_the_install(installed):
+    _listing, root, env, tmp = installed
+    modules = sorted(p.stem for p in (root / "plugins" / "modules").glob("*.py"))
+    roles = sorted(p.name for p in (root / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
+    # The install holds what the tree has (nothing lost on the way).
+    assert modules == sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py"))
+    assert roles == sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
+
+    listed = json.loads(run([str(BIN / "ansible-doc"), "-l", "--json", "valet.openstack"], env=env, cwd=tmp).stdout)
+    assert sorted(listed) == ["valet.openstack." + m for m in modules]
+    for module in modules:
+        doc = json.loads(run([str(BIN / "ansible-doc"), "--json", "valet.openstack." + module],
+                             env=env, cwd=tmp).stdout)["valet.openstack." + module]
+        assert doc["doc"]["short_description"], module
+        assert doc["doc"]["collection"] == "valet.openstack"
+        assert doc["examples"] and doc["return"], module
+    for role in roles:
+        proc = run([str(BIN / "ansible-doc"), "-t", "role", "--json", "valet.openstack." + role], env=env, cwd=tmp)
+        doc = json.loads(proc.stdout)["valet.openstack." + role]
+        assert "main" in doc["entry_points"], role
+        for name, entry in doc["entry_points"].items():
+            assert entry.get("short_description") and entry.get("options"), (role, name)
+
+
+def test_installed_collection_runs_a_module_and_parses_its_playbooks(installed):
+    _listing, root, env, tmp = installed
+    conf = tmp / "heat.conf"
     conf.write_text("[DEFAULT]\nplugin_dirs = /srv/a\n")
     # Run from an empty directory so that nothing of the tree can be picked up.
     out = run([str(BIN / "ansible"), "localhost", "-m", "valet.openstack.oslo_ini_info",
                "-a", json.dumps({"path": str(conf), "options": ["DEFAULT/plugin_dirs"]})],
-              env=env, cwd=tmp_path).stdout
+              env=env, cwd=tmp).stdout
     result = json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert result["values"] == {"DEFAULT/plugin_dirs": ["/srv/a"]}
-    playbook = dest / "ansible_collections/valet/openstack/playbooks/site.yml"
-    run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(playbook)], env=env, cwd=tmp_path)
+    for playbook in ("site.yml", "uninstall.yml"):
+        run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(root / "playbooks" / playbook)],
+            env=env, cwd=tmp)
+        run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,",
+             "valet.openstack." + playbook[:-4]], env=env, cwd=tmp)

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from valet_api_emulator import ValetApiEmulator
 
-TOKEN = {"X-Auth-Token": "any-token"}
+TOKEN = (("X-Auth-Token", "any-token"),)  # a tuple: an immutable default for call()
 
 
 def call(emulator, method, path, body=None, headers=TOKEN, base=None):
@@ -53,14 +53,14 @@ def test_versions_without_auth_and_401_plain_text(emulator):
 
 
 def test_plan_lifecycle_and_error_shape(emulator):
-    status, body = call(emulator, "POST", "/plans", {"plan_name": "s", "stack_id": "st",
-                                                      "resources": servers("a")})
+    status, body = call(emulator, "POST", "/plans",
+                        {"plan_name": "s", "stack_id": "st", "resources": servers("a")})
     assert status == 201 and body["plan"]["stack_id"] == "st"
     plan_id = body["plan"]["id"]
     for ident in (plan_id, "st"):  # by plan id or by stack id
         assert call(emulator, "GET", "/plans/" + ident)[1]["plan"]["id"] == plan_id
-    status, body = call(emulator, "PUT", "/plans/st", {"action": "update",
-                                                        "resources": servers("a", "b")})
+    status, body = call(emulator, "PUT", "/plans/st",
+                        {"action": "update", "resources": servers("a", "b")})
     assert status == 200 and set(body["plan"]["resources"]) == {"a", "b"}
     status, body = call(emulator, "PUT", "/plans/st", {"action": "migrate", "resources": {}})
     assert status == 400
@@ -115,9 +115,8 @@ def test_replan_when_planned_host_is_gone_and_ad_hoc_plan(emulator):
     first = place(emulator, "s", ["h1", "h2"])
     other = "h2" if first == "h1" else "h1"
     assert place(emulator, "s", [other]) == other
-    status, body = call(emulator, "POST", "/plans", {"plan_name": "i", "stack_id": "i",
-                                                      "locations": ["h9"],
-                                                      "resources": servers("i")})
+    status, body = call(emulator, "POST", "/plans",
+                        {"plan_name": "i", "stack_id": "i", "locations": ["h9"], "resources": servers("i")})
     assert status == 201 and body["plan"]["placements"]["i"]["location"] == "h9"
 
 

@@ -36,7 +36,7 @@ def run_module(args, collections_root, check=False, diff=True, env=None, cwd=Non
                     ANSIBLE_LOCALHOST_WARNING="0",
                     ANSIBLE_PYTHON_INTERPRETER=sys.executable)
     full_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, check=False)
     raw = proc.stdout + proc.stderr
     try:
         data = json.loads(proc.stdout)
@@ -74,7 +74,7 @@ def password_works(keystone, user, password):
 def footprint(kc, names):
     """What Keystone holds for these names: (user, service, {interface: endpoint})."""
     users = kc.users.list(name=names["user_name"], domain="default")
-    services = [s for s in kc.services.list(name=names["service_name"])]
+    services = list(kc.services.list(name=names["service_name"]))
     endpoints = {}
     if services:
         endpoints = {e.interface: e for e in kc.endpoints.list(service=services[0])}

@@ -130,6 +130,27 @@ def test_missing_file_fails(run_module, tmp_path):
     assert not path.exists() and not (tmp_path / 'state').exists()
 
 
+def test_create_and_remove_a_file_of_ours(run_module, tmp_path):
+    # kolla mode: Valet's drop-ins may not exist yet; the uninstall leaves no empty file behind.
+    path = tmp_path / 'heat.conf'
+    args = ini_args(path, tmp_path, section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/v',
+                    create=True)
+    _out, res = run_module('oslo_ini', args)
+    assert res['changed']
+    assert path.read_text() == '[DEFAULT]\nplugin_dirs = /opt/v\n'
+    assert os.stat(str(path)).st_mode & 0o777 == 0o640
+    # the operator adds an option to the file: it stays, and so does the file
+    path.write_text(path.read_text() + 'debug = true\n')
+    _out, res = run_module('oslo_ini', dict(args, state='absent'))
+    assert res['changed'] and path.read_text() == '[DEFAULT]\ndebug = true\n'
+    path.unlink()
+    _out, res = run_module('oslo_ini', args)
+    assert res['changed'] and path.exists()
+    _out, res = run_module('oslo_ini', dict(args, state='absent'))
+    assert res['changed'] and not path.exists()
+    assert json.loads((tmp_path / 'state' / 'ledger.json').read_text())['files'] == {}
+
+
 NOVA_EDITS = [
     dict(ENABLED),
     dict(section='filter_scheduler', option='available_filters', kind='multi',

@@ -23,7 +23,7 @@ VALET_HEAT_DIR = os.path.join(REPO, 'files', 'valet_os', 'etc', 'valet_os', 'hea
 SECRET = 'S3cr3t-never-shown'
 
 pytestmark = pytest.mark.skipif(
-    subprocess.run([SERVICE_PY, '-c', 'import heat, nova, valet_os'], capture_output=True).returncode != 0,
+    subprocess.run([SERVICE_PY, '-c', 'import heat, nova, valet_os'], capture_output=True, check=False).returncode != 0,
     reason='needs heat, nova and valet_os (pip install -e files/valet_os) in %s' % SERVICE_PY)
 
 
@@ -40,7 +40,7 @@ def run_module(collections_root, check=False, extra_env=None, **args):
            '-m', 'valet.openstack.valet_verify', '-a', json.dumps(args)]
     if check:
         cmd.append('--check')
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     out = json.loads(proc.stdout)
     return out['plays'][0]['tasks'][0]['hosts']['localhost'], proc.stdout
 
@@ -88,7 +88,7 @@ def test_heat_present(collections_root, tmp_path):
     assert result['ok'] is True and result['changed'] is False, result['msg']
     version = subprocess.run([SERVICE_PY, '-c', 'from heat import version; '
                               'print(version.version_info.version_string())'],
-                             capture_output=True, text=True).stdout.strip()
+                             capture_output=True, text=True, check=False).stdout.strip()
     assert result['version'] == version
     found = checks(result)
     assert set(found) == {'config', 'stack_scheduler_hints', 'resource_registry',
@@ -216,7 +216,7 @@ def python_without_valet(tmp_path_factory):
     wrapper = root / 'python'
     wrapper.write_text('#!/bin/sh\nexec %s -S %s "$@"\n' % (sys.executable, boot))
     wrapper.chmod(0o755)
-    assert subprocess.run([str(wrapper), '-c', 'import valet_os'], capture_output=True).returncode != 0
+    assert subprocess.run([str(wrapper), '-c', 'import valet_os'], capture_output=True, check=False).returncode != 0
     return str(wrapper)
 
 
@@ -270,7 +270,7 @@ def test_nova_present(collections_root, tmp_path):
     assert 'valet_os/nova/valet_filter.py' in checks(result)['filter_handler']['detail']
     assert result['version'].split('.')[0] == subprocess.run(
         [SERVICE_PY, '-c', 'from nova import version; print(version.version_string())'],
-        capture_output=True, text=True).stdout.split('.')[0]
+        capture_output=True, text=True, check=False).stdout.split('.')[0]
     assert SECRET not in raw
 
 
@@ -331,7 +331,7 @@ def test_nova_legacy_names(collections_root, tmp_path):
         from nova.conf import scheduler
         opt = [o for o in scheduler.filter_scheduler_opts if o.name == 'enabled_filters'][0]
         print(any(d.name == 'scheduler_default_filters' for d in opt.deprecated_opts))
-        ''')], capture_output=True, text=True).stdout.strip() == 'True'
+        ''')], capture_output=True, text=True, check=False).stdout.strip() == 'True'
     result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False,
                            option_style='legacy')
     found = checks(result)
