@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.valet.openstack.plugins.module_utils.url import url_problem
-from ansible_collections.valet.openstack.plugins.test.http_url import TestModule
+from ansible_collections.valet.openstack.plugins.test.http_url import TestModule as HttpUrlTests
 
 
 @pytest.mark.parametrize('url', [
@@ -11,7 +11,7 @@ from ansible_collections.valet.openstack.plugins.test.http_url import TestModule
 ])
 def test_good(url):
     assert url_problem(url) is None
-    assert TestModule().tests()['http_url'](url)
+    assert HttpUrlTests().tests()['http_url'](url)
 
 
 @pytest.mark.parametrize('url,reason', [
@@ -21,4 +21,4 @@ def test_good(url):
 ])
 def test_bad(url, reason):
     assert reason in url_problem(url)
-    assert not TestModule().tests()['http_url'](url)
+    assert not HttpUrlTests().tests()['http_url'](url)
