@@ -64,14 +64,6 @@ options:
         just before the service was restarted. If the file is now shorter (rotated), it is read from the start.
     type: int
     default: 0
-  option_style:
-    description:
-      - V(modern) for C([filter_scheduler]) options, V(legacy) for the juno C([DEFAULT]) names
-        C(scheduler_available_filters) / C(scheduler_default_filters); with V(legacy) the module
-        also checks that the installed Nova still reads those deprecated names. Nova only.
-    type: str
-    choices: [modern, legacy]
-    default: modern
   expect:
     description: V(present) after install, V(absent) after uninstall.
     type: str
@@ -109,10 +101,9 @@ EXAMPLES = r'''
     python: /opt/heat/bin/python
     log_offset: "{{ heat_log_size_before_restart }}"
 
-- name: Verify nova-scheduler loads ValetFilter with juno option names
+- name: Verify nova-scheduler loads ValetFilter, allowing it two minutes to start
   valet.openstack.valet_verify:
     component: nova
-    option_style: legacy
     settle_timeout: 120
 
 - name: Verify the uninstall left nothing behind
@@ -143,9 +134,9 @@ checks:
   elements: dict
   contains:
     name:
-      description: Check name (config, resource_registry, lifecycle_plugin, stack_scheduler_hints,
-        legacy_engine, legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
-        log_registered; import or probe when the service code could not be run).
+      description: Check name (config, stack_scheduler_hints, resource_registry, lifecycle_plugin,
+        convergence_hook, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
+        log_registered, log_convergence_hook; import or probe when the service code could not be run).
       type: str
     ok:
       description: Result.
@@ -178,21 +169,10 @@ DEFAULTS = {
 }
 
 
-def probe_source():
-    # The probe is shipped to the service's interpreter as text: read it through the
-    # loader (works from the AnsiballZ zip as well as from a checkout).
-    loader = getattr(valet_probe, '__loader__', None)
-    source = loader.get_source(valet_probe.__name__) if loader is not None else None
-    if not source:
-        with open(valet_probe.__file__) as f:
-            source = f.read()
-    return source
-
-
 def run_probe(module, params):
-    args = {k: params[k] for k in ('component', 'config_file', 'expect', 'option_style')}
+    args = {k: params[k] for k in ('component', 'config_file', 'expect')}
     # The module only reads: no __pycache__ left in plugin_dirs by the imports Heat does for us.
-    rc, out, err = module.run_command([params['python'], '-c', probe_source(), json.dumps(args)],
+    rc, out, err = module.run_command([params['python'], '-c', valet_probe.probe_source(), json.dumps(args)],
                                       environ_update={'PYTHONDONTWRITEBYTECODE': '1'})
     try:
         return json.loads(out.strip().splitlines()[-1])
@@ -211,7 +191,6 @@ def main():
             service_name=dict(type='str'),
             log_file=dict(type='path'),
             log_offset=dict(type='int', default=0),
-            option_style=dict(type='str', default='modern', choices=['modern', 'legacy']),
             expect=dict(type='str', default='present', choices=['present', 'absent']),
             check_process=dict(type='bool', default=True),
             settle_timeout=dict(type='int', default=60),

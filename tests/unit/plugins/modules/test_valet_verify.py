@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
+from ansible_collections.valet.openstack.plugins.module_utils.valet_probe_service import NOVA_FILTER_PATH
 
 SERVICE_PY = os.environ.get('VALET_SERVICE_PYTHON', sys.executable)  # the test venv (.venv)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -69,13 +70,12 @@ def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', conv
     return write(tmp_path / 'heat.conf', '\n'.join(lines) + '\n')
 
 
-def nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', valet_probe.NOVA_FILTER_PATH),
-              enabled='ComputeFilter,ImagePropertiesFilter,ValetFilter', section='filter_scheduler',
-              names=('available_filters', 'enabled_filters')):
-    lines = ['[DEFAULT]', 'transport_url = rabbit://nova:%s@mq:5672/' % SECRET, '[%s]' % section]
-    lines += ['%s = %s' % (names[0], a) for a in available]
+def nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH),
+              enabled='ComputeFilter,ImagePropertiesFilter,ValetFilter'):
+    lines = ['[DEFAULT]', 'transport_url = rabbit://nova:%s@mq:5672/' % SECRET, '[filter_scheduler]']
+    lines += ['available_filters = %s' % a for a in available]
     if enabled is not None:
-        lines.append('%s = %s' % (names[1], enabled))
+        lines.append('enabled_filters = %s' % enabled)
     lines += ['[valet]', 'admin_password = %s' % SECRET]
     return write(tmp_path / 'nova.conf', '\n'.join(lines) + '\n')
 
@@ -314,29 +314,13 @@ def test_nova_foreign_valet_filter(collections_root, tmp_path):
 
 
 def test_nova_unknown_filter_breaks_handler(collections_root, tmp_path):
-    conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', valet_probe.NOVA_FILTER_PATH,
+    conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH,
                                           'valet_os.nova.valet_filter.NoSuchFilter'))
     result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False)
     found = checks(result)
     assert found['available_filters']['ok'] is True and found['enabled_filters']['ok'] is True
     assert found['filter_handler']['ok'] is False
     assert 'NoSuchFilter' in found['filter_handler']['detail']
-
-
-def test_nova_legacy_names(collections_root, tmp_path):
-    """Juno names under [DEFAULT]: accepted only if the installed Nova still declares them."""
-    conf = nova_conf(tmp_path, section='DEFAULT',
-                     names=('scheduler_available_filters', 'scheduler_default_filters'))
-    has_legacy = subprocess.run([SERVICE_PY, '-c', textwrap.dedent('''
-        from nova.conf import scheduler
-        opt = [o for o in scheduler.filter_scheduler_opts if o.name == 'enabled_filters'][0]
-        print(any(d.name == 'scheduler_default_filters' for d in opt.deprecated_opts))
-        ''')], capture_output=True, text=True, check=False).stdout.strip() == 'True'
-    result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False,
-                           option_style='legacy')
-    found = checks(result)
-    assert found['legacy_names']['ok'] is has_legacy
-    assert result['ok'] is has_legacy  # Nova 34 ignores them: ValetFilter is then not configured at all
 
 
 def test_nova_absent(collections_root, tmp_path, python_without_valet):
