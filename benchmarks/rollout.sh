@@ -30,7 +30,7 @@ run() {  # run SCENARIO LABEL: molecule converge, timed, counts to $out/SCENARIO
     VALET_BENCH_COUNTS=$out/$s.$label.json molecule converge -s "$s" >"$out/$s.$label.log" 2>&1 \
         || { tail -n 60 "$out/$s.$label.log"; return 1; }
     python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$t0" "$(date +%s.%N)" \
-        >"$out/$s.$label.secs"
+        >"$out/$s.$label.seconds"
     cut -d' ' -f1 /proc/loadavg >>"$out/$s.$label.load"
 }
 
@@ -56,19 +56,19 @@ ctl = lambda h: h not in ('localhost', 'valet-mc-infra')
 rows = {}
 for s in scenarios:
     for label in ('first', 'noop'):
-        secs = float(open(os.path.join(out, '%s.%s.secs' % (s, label))).read())
+        seconds = float(open(os.path.join(out, '%s.%s.seconds' % (s, label))).read())
         counts = json.load(open(os.path.join(out, '%s.%s.json' % (s, label))))
         load = open(os.path.join(out, '%s.%s.load' % (s, label))).read().split()
-        rows[s, label] = secs, {h: c for h, c in counts.items() if ctl(h)}, '-'.join(load)
+        rows[s, label] = seconds, {h: c for h, c in counts.items() if ctl(h)}, '-'.join(load)
 print('%-17s %-6s %7s %8s %-9s | per controller: tasks run / skipped, module invocations, changed'
       ' (+ Keystone tasks / modules where the controller is the Keystone host)'
       % ('scenario', 'run', 'seconds', 'of first', 'load'))
-for (s, label), (secs, counts, load) in rows.items():
+for (s, label), (seconds, counts, load) in rows.items():
     per = ', '.join('%s %d/%d, %d, %d%s' % (
         h.replace('valet-mc-', ''), c['tasks'], c['skipped'], c['modules'], c['changed'],
         ' (+%d/%d)' % (c['keystone_tasks'], c['keystone_modules']) if c.get('keystone_tasks') else '')
         for h, c in sorted(counts.items()))
-    print('%-17s %-6s %7.1f %7.0f%% %-9s | %s' % (s, label, secs, 100 * secs / rows[s, 'first'][0], load, per))
+    print('%-17s %-6s %7.1f %7.0f%% %-9s | %s' % (s, label, seconds, 100 * seconds / rows[s, 'first'][0], load, per))
 if ('default', 'noop') in rows and ('multi_controller', 'noop') in rows:
     print('no-op of 3 controllers / no-op of 1: %.2f' % (rows['multi_controller', 'noop'][0] / rows['default', 'noop'][0]))
 PY
