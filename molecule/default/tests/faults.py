@@ -12,6 +12,7 @@ import time
 import pytest
 import yaml
 from conftest import HEAT_LOG
+from conftest import Cloud
 
 SCENARIO_VARS = yaml.safe_load(
     (pathlib.Path(__file__).resolve().parent.parent / "converge.yml").read_text())[0]["vars"]
@@ -76,3 +77,17 @@ def set_failure_mode(cloud, component, value):
             return
         time.sleep(2)
     pytest.fail("heat-engine did not register the plugin again after the restart")
+
+
+def yield_while_testing(component):
+    """A module-scoped fixture: failure_mode=yield for `component` while the module's tests run,
+    then back to reject (the converged value)."""
+
+    @pytest.fixture(scope="module")
+    def fixture(host):
+        cloud = Cloud(host)
+        set_failure_mode(cloud, component, "yield")
+        yield
+        set_failure_mode(cloud, component, "reject")
+
+    return fixture

@@ -10,7 +10,6 @@ import time
 
 import pytest
 from conftest import NOVA_LOG
-from conftest import Cloud
 from e2e import COMPUTE_HOSTS
 from e2e import boot
 from e2e import delete_server
@@ -20,16 +19,10 @@ from e2e import wait_server
 from faults import CAUSES
 from faults import EMULATOR_RESTART
 from faults import clear_fault
-from faults import set_failure_mode
 from faults import set_fault
+from faults import yield_while_testing
 
-
-@pytest.fixture(scope="module")
-def scheduler_yields(host):
-    cloud = Cloud(host)
-    set_failure_mode(cloud, "nova", "yield")
-    yield
-    set_failure_mode(cloud, "nova", "reject")
+scheduler_yields = yield_while_testing("nova")
 
 
 def _boot_under_fault(cloud, mode, name):

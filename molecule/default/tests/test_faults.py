@@ -12,20 +12,13 @@ import pytest
 from conftest import HEAT_LOG
 from faults import CAUSES
 from faults import clear_fault
-from faults import set_failure_mode
 from faults import set_fault
+from faults import yield_while_testing
 
 TEMPLATE = "demo-stack.yaml"
 
 
-@pytest.fixture(scope="module")
-def yield_mode(host):
-    """Switch to failure_mode=yield for a test, and back to reject (the converged value) after."""
-    from conftest import Cloud
-    cloud = Cloud(host)
-    set_failure_mode(cloud, "heat", "yield")
-    yield
-    set_failure_mode(cloud, "heat", "reject")
+yield_mode = yield_while_testing("heat")
 
 
 def _stack_under_fault(cloud, mode, name):
