@@ -2,8 +2,9 @@
 # Copyright: Valet OpenStack collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Host-side checks of valet.openstack.valet_verify, run in the module's Python: is the service
-process running, what did its log say since the restart; and the source text of the probe
-(valet_probe_service.py) that the module runs in the service's own Python.
+process running, what did its log say since the restart; the record of a passed verification
+(proof_cache); and the source text of the probe (valet_probe_service.py) that the module runs in
+the service's own Python.
 """
 
 from __future__ import absolute_import
@@ -12,8 +13,11 @@ from __future__ import print_function
 
 __metaclass__ = type
 
+import hashlib
+import json
 import os
 import re
+import tempfile
 import time
 
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe_service
@@ -191,3 +195,74 @@ def _check(name, ok, detail):
     return {'name': name, 'ok': bool(ok), 'detail': detail}
 
 
+
+
+# ---------------------------------------------------------------------------
+# the record of a passed verification (option proof_cache)
+
+PROOF_FORMAT = 1
+
+
+def _process_start(pid, proc='/proc'):
+    """Start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat): a pid reused by
+    another process has another start time."""
+    try:
+        with open(os.path.join(proc, str(pid), 'stat')) as f:
+            return int(f.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _config_files(config_file):
+    """The files the probe loads: the config file and the *.conf of <config_file>.d."""
+    directory = config_file + '.d'
+    extra = sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                   if name.endswith('.conf')) if os.path.isdir(directory) else []
+    return [config_file] + extra
+
+
+def fingerprint(params):
+    """What a passed verification depends on, as one digest: the component, the service's Python,
+    the bytes of every config file the service reads, and the service's processes (pid and start
+    time). Any of them different (an edit, a restart, a worker respawned) means proving again.
+    None when the service does not run: nothing to remember."""
+    pids = sorted(find_processes(params['service_name']))
+    if not pids:
+        return None
+    digest = hashlib.sha256()
+    try:
+        for path in _config_files(params['config_file']):
+            with open(path, 'rb') as f:
+                digest.update(hashlib.sha256(f.read()).hexdigest().encode('ascii'))
+    except OSError:
+        return None
+    state = {'format': PROOF_FORMAT, 'component': params['component'], 'python': params['python'],
+             'config': digest.hexdigest(), 'processes': [[pid, _process_start(pid)] for pid in pids]}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode('utf-8')).hexdigest()
+
+
+def read_proofs(path):
+    """{component: {"fingerprint", "proven_at", "checks"}} from `path`; {} when missing or unreadable
+    (a record that cannot be read only costs a full verification)."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_proofs(path, proofs):
+    """Atomic write, root only; the file is removed when no record is left."""
+    if not proofs:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix='.proofs-')
+    with os.fdopen(handle, 'w') as f:
+        json.dump(proofs, f, indent=1, sort_keys=True)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)

@@ -396,8 +396,9 @@ def start_service(tmp_path):
 
     yield start
     for proc in started:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        if proc.poll() is None:  # a test may have stopped it already
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
 
 
 def test_heat_engine_running_and_logged(collections_root, tmp_path, start_service):
@@ -474,6 +475,41 @@ def test_nova_log_and_check_mode(collections_root, tmp_path, start_service):
     result, _ = run_module(collections_root, **args)
     assert result['ok'] is False
     assert 'line 4 after byte %d' % offset in checks(result)['log_errors']['detail']
+
+
+def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path, start_service):
+    """proof_cache: a passed proof is reported again while nothing it depends on changed; an edit,
+    a restart, a failed proof or check mode never reuse or write a stale one."""
+    name = 'nova-scheduler-%d' % os.getpid()
+    sleeper = start_service(name, 'sleep', '120')
+    cache = tmp_path / 'state' / 'verified.json'
+    conf = nova_conf(tmp_path)
+    args = dict(component='nova', config_file=conf, service_name=name, log_file='', settle_timeout=30,
+                proof_cache=str(cache))
+
+    result, _ = run_module(collections_root, check=True, **args)
+    assert result['ok'] is True and 'proof' not in checks(result) and not cache.exists()
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is True and 'filter_handler' in checks(result) and result['changed'] is False
+    assert os.stat(str(cache)).st_mode & 0o777 == 0o600 and SECRET not in cache.read_text()
+
+    result, _ = run_module(collections_root, **args)  # nothing changed: the earlier proof holds
+    assert list(checks(result)) == ['proof'] and result['ok'] is True, result['msg']
+    assert 'proven at' in result['msg'] and result['version']
+
+    with open(conf, 'a') as f:  # an edit of the config: prove again, here and failing
+        f.write('[filter_scheduler]\nenabled_filters = ComputeFilter\n')
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is False and 'proof' not in checks(result)
+
+    conf = nova_conf(tmp_path)  # the bytes proven before, but the service restarted meanwhile
+    os.killpg(sleeper.pid, signal.SIGTERM)
+    sleeper.wait()
+    start_service(name, 'sleep', '120')
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is True and 'proof' not in checks(result)
+    result, _ = run_module(collections_root, **args)
+    assert list(checks(result)) == ['proof']
 
 
 # --------------------------------------------------------------------------- helpers, in-process
