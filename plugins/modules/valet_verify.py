@@ -81,11 +81,11 @@ options:
     default: 60
   proof_cache:
     description:
-      - JSON file where a passed verification with O(expect=present) is recorded as a digest of what it
-        depends on, per component: the service's Python, the bytes of the config file and of the
-        C(.conf) files of C(<config_file>.d), and the running service processes (pid and start time).
+      - JSON file where a passed verification with O(expect=present) is recorded, per component, as a
+        digest of what it depends on (the service's Python, the bytes of the config file and of the
+        C(.conf) files of C(<config_file>.d), and the running service processes with their start times).
       - When O(log_file) is empty (no restart to read about) and the record still matches the host, the
-        module reports that earlier proof (check C(proof)) instead of running the probe again: the
+        module reports that earlier proof (check C(proof)) instead of running the probe again, since the
         same processes were proven to have Valet registered and nothing they read has changed since.
         An edit, a restart or a respawned worker makes the next run prove again.
       - With O(expect=absent) a passed verification removes the component's record.
