@@ -37,8 +37,9 @@ run() {  # run SCENARIO LABEL: molecule converge, timed, counts to $out/SCENARIO
 for s in "${scenarios[@]}"; do
     ephemeral "$s"
     molecule destroy -s "$s" >"$out/$s.setup.log" 2>&1
-    molecule create -s "$s" >>"$out/$s.setup.log" 2>&1 && molecule prepare -s "$s" >>"$out/$s.setup.log" 2>&1 \
-        || { tail -n 60 "$out/$s.setup.log"; exit 1; }
+    if ! { molecule create -s "$s" && molecule prepare -s "$s"; } >>"$out/$s.setup.log" 2>&1; then
+        tail -n 60 "$out/$s.setup.log"; exit 1
+    fi
     run "$s" first
     run "$s" noop
     if [ "${VALET_BENCH_VERIFY:-0}" = 1 ]; then

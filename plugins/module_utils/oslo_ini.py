@@ -535,7 +535,7 @@ def _list_present(doc, section, option, value, position, default, file_record):
     if not entries:
         members = [d for d in (default or []) if d != value] + [value]
         file_record['options'][key] = {'kind': 'list', 'created': True, 'defaults': list(default or []),
-                                'ours': value}
+                                       'ours': value}
         _add_to_section(doc, section, [doc.new_line(option, ','.join(members))], file_record)
         return True, 'option added', None
     entry = entries[-1]
@@ -548,7 +548,7 @@ def _list_present(doc, section, option, value, position, default, file_record):
     record = file_record['options'].get(key)
     if record is None or record.get('kind') != 'list':
         record = {'kind': 'list', 'created': False, 'before': entry.raw_value, 'ours': value,
-               'moved_from': idx}
+                  'moved_from': idx}
     raw = entry.raw_value
     if idx is not None:
         raw = _drop_member(raw, idx)

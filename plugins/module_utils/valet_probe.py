@@ -195,8 +195,6 @@ def _check(name, ok, detail):
     return {'name': name, 'ok': bool(ok), 'detail': detail}
 
 
-
-
 # ---------------------------------------------------------------------------
 # the record of a passed verification (option proof_cache)
 

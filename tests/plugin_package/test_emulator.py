@@ -142,7 +142,7 @@ def datacenter():
 
 def test_known_hosts_plan_is_placed_whole_and_confirmed(datacenter):
     status, body = call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st",
-                                                        "resources": nested_stack()})
+                                                       "resources": nested_stack()})
     assert status == 201, body
     where = {v["name"]: v["location"] for v in body["plan"]["placements"].values()}
     assert sorted(where) == ["app1", "app2", "app3", "db1", "db2", "web1", "web2"]
@@ -168,7 +168,7 @@ def test_known_hosts_plan_without_placement_is_refused(datacenter):
     res = servers("a", "b", "c")
     res["spread"] = group("diversity", ["a", "b", "c"], level="rack")  # 3 racks needed, 2 exist
     status, body = call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st",
-                                                        "resources": res})
+                                                       "resources": res})
     assert status == 409 and "satisfies its groups" in body["explanation"]
     assert call(datacenter, "GET", "/plans")[1] == {"plans": []}
     # A plan update that adds a server is placed against the kept ones.

@@ -100,7 +100,7 @@ def table(data):
     lines = ["%-8s %-10s %-5s %-7s %s" % ("server", "host", "rack", "status", "groups")]
     for name, s in data["servers"].items():
         lines.append("%-8s %-10s %-5s %-7s %s" % (name, s["host"], s["rack"], s["status"],
-                                                   ", ".join(member_of.get(name, []))))
+                                                  ", ".join(member_of.get(name, []))))
     lines.append("")
     lines.append("%-11s %-30s %-5s %s" % ("group", "rule", "holds", "because"))
     for g in data["groups"]:
