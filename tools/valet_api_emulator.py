@@ -255,7 +255,7 @@ class State:
         emptiest host first; the other placements and reservations stay as they are.
         """
         order = sorted(servers, key=lambda u: (
-            not any(p.get("group_type") == "exclusivity" for p, _member in self._groups_of(plan, u)),
+            not any(p.get("group_type") == "exclusivity" for p, _ in self._groups_of(plan, u)),
             -len(list(self._groups_of(plan, u))), plan["resources"][u].get("name") or u))
         budget = [self.SEARCH_BUDGET]
 
