@@ -15,6 +15,25 @@ value text of one option: everything else in the file is never re-rendered.
 
 The ledger (a plain dict, stored as JSON by the module) records what we
 changed, so that ``state=absent`` removes exactly that and nothing else.
+Its shape, the one place it is written down::
+
+    {"version": 1,
+     "files": {"<path>": {                      # one "file record" per edited file
+         "file_created": true,                  # only if the module created the file
+         "sections": {"<section>": {"blank_before": bool}},   # sections we created
+         "options": {"<section>/<option>": <option record>}}}}
+
+An option record is one of (``ours`` holds a sha256 digest for a scalar, the
+plain member or line value for a list or multi)::
+
+    {"kind": K, "preexisting": true}    # the operator already had our value: absent keeps it
+    {"kind": "scalar", "created": true, "ours": sha256}           # we added the line
+    {"kind": "scalar", "created": false, "ours": sha256,
+     "previous_raw": "<the operator's raw value, put back on absent>"}
+    {"kind": "list", "created": true, "defaults": [...], "ours": member}
+    {"kind": "list", "created": false, "ours": member, "before": raw, "after": raw,
+     "moved_from": index or null}        # index our member had before position=last moved it
+    {"kind": "multi", "ours": line value, "defaults": [...]}   # defaults: lines we wrote first
 """
 
 from __future__ import absolute_import
@@ -326,6 +345,9 @@ def load_ledger(ledger_path):
             raise IniError('%s: not valid JSON: %s' % (ledger_path, exc))
     if not isinstance(data, dict) or not isinstance(data.get('files'), dict):
         raise IniError('%s: not an INI ledger' % ledger_path)
+    if data.get('version') != LEDGER_VERSION:
+        raise IniError('%s: ledger version %r, this collection reads version %d only'
+                       % (ledger_path, data.get('version'), LEDGER_VERSION))
     return data
 
 
@@ -364,31 +386,31 @@ def _option_key(section, option):
     return '%s/%s' % (section, option)
 
 
-def _ensure_room(doc, section, new_lines, fled):
+def _add_to_section(doc, section, new_lines, file_record):
     """Insert new option lines in `section`, creating it at end of file if needed."""
-    secs = doc.sections_named(section)
-    if secs:
-        doc.insert_lines(doc.insertion_point(secs[-1]), new_lines)
+    existing = doc.sections_named(section)
+    if existing:
+        doc.insert_lines(doc.insertion_point(existing[-1]), new_lines)
         return
     blank = doc.append_section(section, new_lines)
-    fled['sections'][section] = {'blank_before': blank}
+    file_record['sections'][section] = {'blank_before': blank}
 
 
-def _note_preexisting(fled, key, kind):
+def _note_preexisting(file_record, key, kind):
     """Remember that the operator already had it, so absent leaves it alone."""
-    if key not in fled['options']:
-        fled['options'][key] = {'kind': kind, 'preexisting': True}
+    if key not in file_record['options']:
+        file_record['options'][key] = {'kind': kind, 'preexisting': True}
 
 
-def _pop_preexisting(fled, key):
-    rec = fled['options'].get(key)
-    if rec is not None and rec.get('preexisting'):
-        del fled['options'][key]
+def _pop_preexisting(file_record, key):
+    record = file_record['options'].get(key)
+    if record is not None and record.get('preexisting'):
+        del file_record['options'][key]
         return True
     return False
 
 
-def _scalar_present(doc, section, option, value, fled):
+def _scalar_present(doc, section, option, value, file_record):
     entries = doc.entries_of(section, option)
     key = _option_key(section, option)
     if entries:
@@ -396,38 +418,38 @@ def _scalar_present(doc, section, option, value, fled):
         entry = entries[-1]
         previous = entry.value
         if entry.value == value:
-            _note_preexisting(fled, key, 'scalar')
+            _note_preexisting(file_record, key, 'scalar')
             return False, 'already set', previous
-        rec = fled['options'].get(key)
-        if rec is None or rec.get('kind') != 'scalar':
-            rec = {'kind': 'scalar', 'created': False, 'previous_raw': entry.raw_value}
-        rec['ours'] = _digest(value)
-        fled['options'][key] = rec
+        record = file_record['options'].get(key)
+        if record is None or record.get('kind') != 'scalar':
+            record = {'kind': 'scalar', 'created': False, 'previous_raw': entry.raw_value}
+        record['ours'] = _digest(value)
+        file_record['options'][key] = record
         doc.set_raw_value(entry, value)
         return True, 'value changed', previous
-    fled['options'][key] = {'kind': 'scalar', 'created': True, 'ours': _digest(value)}
-    _ensure_room(doc, section, [doc.new_line(option, value)], fled)
+    file_record['options'][key] = {'kind': 'scalar', 'created': True, 'ours': _digest(value)}
+    _add_to_section(doc, section, [doc.new_line(option, value)], file_record)
     return True, 'option added', None
 
 
-def _scalar_absent(doc, section, option, value, fled):
+def _scalar_absent(doc, section, option, value, file_record):
     key = _option_key(section, option)
     entries = doc.entries_of(section, option)
     entry = entries[-1] if entries else None
     previous = entry.value if entry else None
-    if _pop_preexisting(fled, key):
+    if _pop_preexisting(file_record, key):
         return False, 'was there before us, left as is', previous
-    rec = fled['options'].get(key)
-    if rec is not None:
-        if entry is None or _digest(entry.value) != rec['ours']:
+    record = file_record['options'].get(key)
+    if record is not None:
+        if entry is None or _digest(entry.value) != record['ours']:
             # Gone or changed by someone else since: theirs now.
-            del fled['options'][key]
+            del file_record['options'][key]
             return False, 'value no longer ours, left as is', previous
-        del fled['options'][key]
-        if rec['created']:
+        del file_record['options'][key]
+        if record['created']:
             doc.delete_lines(entry.start, entry.end)
             return True, 'option removed', previous
-        doc.set_raw_value(entry, rec['previous_raw'])
+        doc.set_raw_value(entry, record['previous_raw'])
         return True, 'previous value restored', previous
     if entry is not None and value is not None and entry.value == value:
         doc.delete_lines(entry.start, entry.end)
@@ -507,26 +529,26 @@ def _insert_member(raw, index, member):
     return out
 
 
-def _list_present(doc, section, option, value, position, default, fled):
+def _list_present(doc, section, option, value, position, default, file_record):
     key = _option_key(section, option)
     entries = doc.entries_of(section, option)
     if not entries:
         members = [d for d in (default or []) if d != value] + [value]
-        fled['options'][key] = {'kind': 'list', 'created': True, 'defaults': list(default or []),
-                                'ours': value}
-        _ensure_room(doc, section, [doc.new_line(option, ','.join(members))], fled)
+        file_record['options'][key] = {'kind': 'list', 'created': True, 'defaults': list(default or []),
+                                       'ours': value}
+        _add_to_section(doc, section, [doc.new_line(option, ','.join(members))], file_record)
         return True, 'option added', None
     entry = entries[-1]
     previous = entry.members()
     idx = _member_index(entry.raw_value, value)
     is_last = _last_member(entry.raw_value) == value
     if (idx is not None and position != 'last') or (position == 'last' and is_last):
-        _note_preexisting(fled, key, 'list')
+        _note_preexisting(file_record, key, 'list')
         return False, 'already a member', previous
-    rec = fled['options'].get(key)
-    if rec is None or rec.get('kind') != 'list':
-        rec = {'kind': 'list', 'created': False, 'before': entry.raw_value, 'ours': value,
-               'moved_from': idx}
+    record = file_record['options'].get(key)
+    if record is None or record.get('kind') != 'list':
+        record = {'kind': 'list', 'created': False, 'before': entry.raw_value, 'ours': value,
+                  'moved_from': idx}
     raw = entry.raw_value
     if idx is not None:
         raw = _drop_member(raw, idx)
@@ -534,41 +556,42 @@ def _list_present(doc, section, option, value, position, default, fled):
     else:
         msg = 'member added'
     raw = _join_member(raw, value)
-    rec['after'] = raw
-    fled['options'][key] = rec
+    record['after'] = raw
+    file_record['options'][key] = record
     doc.set_raw_value(entry, raw)
     return True, msg, previous
 
 
-def _list_absent(doc, section, option, value, fled):
+def _list_absent(doc, section, option, value, file_record):
     key = _option_key(section, option)
     entries = doc.entries_of(section, option)
-    if _pop_preexisting(fled, key):
+    if _pop_preexisting(file_record, key):
         return False, 'was there before us, left as is', (entries[-1].members() if entries else None)
-    rec = fled['options'].pop(key, None)
+    record = file_record['options'].pop(key, None)
     if not entries:
         return False, 'option not present', None
     entry = entries[-1]
     previous = entry.members()
     idx = _member_index(entry.raw_value, value)
-    if rec is None:
+    if record is None:
         if idx is None:
             return False, 'not a member', previous
         doc.set_raw_value(entry, _drop_member(entry.raw_value, idx))
         return True, 'member removed', previous
-    if rec['created']:
+    if record['created']:
         rest = [m for m in previous if m != value]
-        if rest == [d for d in rec['defaults'] if d != value] or not rest:
+        # Only the defaults we wrote (or nothing) left: the operator added no member, the line goes.
+        if rest == [d for d in record['defaults'] if d != value] or not rest:
             doc.delete_lines(entry.start, entry.end)
             return True, 'option removed', previous
-    elif entry.raw_value == rec.get('after'):
-        doc.set_raw_value(entry, rec['before'])
+    elif entry.raw_value == record.get('after'):
+        doc.set_raw_value(entry, record['before'])
         return True, 'previous value restored', previous
     if idx is None:
         return False, 'not a member', previous
     raw = _drop_member(entry.raw_value, idx)
-    if rec.get('moved_from') is not None:
-        raw = _insert_member(raw, rec['moved_from'], value)
+    if record.get('moved_from') is not None:
+        raw = _insert_member(raw, record['moved_from'], value)
         msg = 'member moved back'
     else:
         msg = 'member removed'
@@ -578,74 +601,76 @@ def _list_absent(doc, section, option, value, fled):
     return True, msg, previous
 
 
-def _multi_present(doc, section, option, value, default, fled):
+def _multi_present(doc, section, option, value, default, file_record):
     key = _option_key(section, option)
     entries = doc.entries_of(section, option)
     previous = [e.value for e in entries]
     if value in previous:
-        _note_preexisting(fled, key, 'multi')
+        _note_preexisting(file_record, key, 'multi')
         return False, 'line already present', previous
     if entries:
         last = entries[-1]
-        old = fled['options'].get(key) or {}
+        old = file_record['options'].get(key) or {}
         # Keep defaults materialised by an earlier run, still ours to remove.
-        fled['options'][key] = {'kind': 'multi', 'ours': value, 'defaults': old.get('defaults') or []}
+        file_record['options'][key] = {'kind': 'multi', 'ours': value, 'defaults': old.get('defaults') or []}
         doc.insert_lines(last.end, [doc.new_line(option, value, like=last)])
         return True, 'line added', previous
     defaults = [d for d in (default or []) if d != value]
-    fled['options'][key] = {'kind': 'multi', 'ours': value, 'defaults': defaults}
+    file_record['options'][key] = {'kind': 'multi', 'ours': value, 'defaults': defaults}
     lines = [doc.new_line(option, v) for v in defaults + [value]]
-    _ensure_room(doc, section, lines, fled)
+    _add_to_section(doc, section, lines, file_record)
     return True, 'lines added' if defaults else 'line added', previous
 
 
-def _multi_absent(doc, section, option, value, fled):
+def _multi_absent(doc, section, option, value, file_record):
     key = _option_key(section, option)
     entries = doc.entries_of(section, option)
     previous = [e.value for e in entries]
-    if _pop_preexisting(fled, key):
+    if _pop_preexisting(file_record, key):
         return False, 'was there before us, left as is', previous
-    rec = fled['options'].pop(key, None)
+    record = file_record['options'].pop(key, None)
     ours = [e for e in entries if e.value == value]
     if not ours:
         return False, 'line not present', previous
     doc.delete_lines(ours[-1].start, ours[-1].end)
     msg = 'line removed'
-    if rec and rec.get('defaults'):
+    if record and record.get('defaults'):
         rest = doc.entries_of(section, option)
         # Only drop the defaults we wrote if nothing else joined them: they
         # then mean exactly what the absent option meant.
-        if [e.value for e in rest] == rec['defaults']:
+        if [e.value for e in rest] == record['defaults']:
             for entry in reversed(rest):
                 doc.delete_lines(entry.start, entry.end)
             msg = 'lines removed'
     return True, msg, previous
 
 
-def _sweep_sections(doc, fled):
+def _sweep_sections(doc, file_record):
     """Remove sections we created once nothing is left in them."""
     changed, again = False, True
     while again:
-        again = _sweep_once(doc, fled)
+        again = _sweep_once(doc, file_record)
         changed = changed or again
     return changed
 
 
-def _sweep_once(doc, fled):
+def _sweep_once(doc, file_record):
     changed = False
-    for name in list(fled['sections']):
-        secs = [s for s in doc.sections_named(name) if s.end == s.header + 1]
-        if len(doc.sections_named(name)) != 1 or not secs:
+    for name in list(file_record['sections']):
+        empty = [s for s in doc.sections_named(name) if s.end == s.header + 1]
+        # Only a lone, empty section is ours to remove: a name the operator repeated elsewhere in
+        # the file may be theirs, and a section with lines in it holds something not ours.
+        if len(doc.sections_named(name)) != 1 or not empty:
             if not doc.sections_named(name):
-                del fled['sections'][name]
+                del file_record['sections'][name]
             continue
-        sec = secs[0]
+        sec = empty[0]
         start = sec.header
-        if (fled['sections'][name].get('blank_before') and start > 0
+        if (file_record['sections'][name].get('blank_before') and start > 0
                 and not doc.lines[start - 1].strip()):
             start -= 1
         doc.delete_lines(start, sec.end)
-        del fled['sections'][name]
+        del file_record['sections'][name]
         changed = True
     return changed
 
@@ -658,34 +683,34 @@ def apply_change(text, path, params, file_ledger=None):
     modified).  Returns a Result with the new text and the new record.
     """
     validate(params)
-    fled = copy.deepcopy(file_ledger) if file_ledger else empty_file_ledger()
-    fled.setdefault('sections', {})
-    fled.setdefault('options', {})
+    file_record = copy.deepcopy(file_ledger) if file_ledger else empty_file_ledger()
+    file_record.setdefault('sections', {})
+    file_record.setdefault('options', {})
     doc = IniDocument(text, path)
     kind = params.get('kind') or 'scalar'
     state = params.get('state') or 'present'
     section, option, value = params['section'], params['option'], params.get('value')
     if kind == 'scalar':
         if state == 'present':
-            out = _scalar_present(doc, section, option, value, fled)
+            out = _scalar_present(doc, section, option, value, file_record)
         else:
-            out = _scalar_absent(doc, section, option, value, fled)
+            out = _scalar_absent(doc, section, option, value, file_record)
     elif kind == 'list':
         if state == 'present':
             out = _list_present(doc, section, option, value, params.get('position') or 'any',
-                                params.get('default'), fled)
+                                params.get('default'), file_record)
         else:
-            out = _list_absent(doc, section, option, value, fled)
+            out = _list_absent(doc, section, option, value, file_record)
     else:
         if state == 'present':
-            out = _multi_present(doc, section, option, value, params.get('default'), fled)
+            out = _multi_present(doc, section, option, value, params.get('default'), file_record)
         else:
-            out = _multi_absent(doc, section, option, value, fled)
+            out = _multi_absent(doc, section, option, value, file_record)
     changed, msg, previous = out
-    if state == 'absent' and _sweep_sections(doc, fled):
+    if state == 'absent' and _sweep_sections(doc, file_record):
         msg += '; empty section removed'
     new_text = doc.text()
-    return Result(new_text, new_text != text, msg, previous, fled)
+    return Result(new_text, new_text != text, msg, previous, file_record)
 
 
 # The keys of one edit, shared by the modules' O(edits) option (documented there).

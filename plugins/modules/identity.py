@@ -217,10 +217,10 @@ msg:
   type: str
 """
 
-from urllib.parse import urlparse
 
 from ansible_collections.valet.openstack.plugins.module_utils.identity import IdentityModule
 from ansible_collections.valet.openstack.plugins.module_utils.identity import ks_exc
+from ansible_collections.valet.openstack.plugins.module_utils.url import url_problem
 
 INTERFACES = ("public", "internal", "admin")
 
@@ -239,20 +239,6 @@ TYPE_COLLISION = (
 
 def first(items):
     return items[0] if items else None
-
-
-def check_url(name, url):
-    """Why ``url`` is not an http(s) URL with a host and a valid port, or None."""
-    try:
-        parsed = urlparse(url)
-        port = parsed.port  # raises ValueError when out of range or not a number
-    except ValueError as e:
-        return "%s: '%s' is not a valid URL (%s)" % (name, url, e)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return "%s: '%s' must be an http:// or https:// URL with a host" % (name, url)
-    if port is not None and port == 0:
-        return "%s: '%s' has port 0" % (name, url)
-    return None
 
 
 class ValetIdentity(IdentityModule):
@@ -334,9 +320,9 @@ class ValetIdentity(IdentityModule):
         if not urls:
             self.fail_json(msg="no endpoint URL given (endpoint_url or endpoints.public/internal/admin)")
         for iface, url in urls.items():
-            problem = check_url("endpoints.%s" % iface, url)
+            problem = url_problem(url)
             if problem:
-                self.fail_json(msg=problem)
+                self.fail_json(msg="endpoints.%s: '%s' is not an http(s) URL with a host: %s" % (iface, url, problem))
         return urls
 
     def present(self):

@@ -301,7 +301,7 @@ def main():
                 text = decode(handle.read())
         ledger = load_ledger(params['ledger'])
         key = os.path.abspath(path)
-        new_text, fled, results = apply_changes(text, path, edits, ledger['files'].get(key))
+        new_text, file_record, results = apply_changes(text, path, edits, ledger['files'].get(key))
     except (IniError, IOError, OSError) as exc:
         module.fail_json(msg=mask(to_native(exc), secrets))
     for edit, res in zip(edits, results):
@@ -318,10 +318,10 @@ def main():
             res['previous'] = [MASK] * len(res['previous']) if isinstance(res['previous'], list) else MASK
     changed = new_text != text
     if not existed and changed:
-        fled['file_created'] = True
+        file_record['file_created'] = True
     # A file we created and that is empty again goes away: it was ours too.
-    remove_file = bool(existed and new_text == '' and fled.get('file_created')
-                       and not fled['sections'] and not fled['options'])
+    remove_file = bool(existed and new_text == '' and file_record.get('file_created')
+                       and not file_record['sections'] and not file_record['options'])
     out = dict(changed=changed or remove_file, msg=_summary(results), previous=results[0]['previous'], edits=results)
     if remove_file:
         out['msg'] += '; file we created removed'
@@ -336,8 +336,8 @@ def main():
             elif changed:
                 _write(module, path, encode(new_text), existed)
             new_files = dict(ledger['files'])
-            if (fled['sections'] or fled['options']) and not remove_file:
-                new_files[key] = fled
+            if (file_record['sections'] or file_record['options']) and not remove_file:
+                new_files[key] = file_record
             else:
                 new_files.pop(key, None)
             if new_files != ledger['files']:

@@ -64,14 +64,6 @@ options:
         just before the service was restarted. If the file is now shorter (rotated), it is read from the start.
     type: int
     default: 0
-  option_style:
-    description:
-      - V(modern) for C([filter_scheduler]) options, V(legacy) for the juno C([DEFAULT]) names
-        C(scheduler_available_filters) / C(scheduler_default_filters); with V(legacy) the module
-        also checks that the installed Nova still reads those deprecated names. Nova only.
-    type: str
-    choices: [modern, legacy]
-    default: modern
   expect:
     description: V(present) after install, V(absent) after uninstall.
     type: str
@@ -87,6 +79,18 @@ options:
       - The module returns as soon as the service is up or an error line shows up.
     type: int
     default: 60
+  proof_cache:
+    description:
+      - JSON file where a passed verification with O(expect=present) is recorded, per component, as a
+        digest of what it depends on (the service's Python, the bytes of the config file and of the
+        C(.conf) files of C(<config_file>.d), and the running service processes with their start times).
+      - When O(log_file) is empty (no restart to read about) and the record still matches the host, the
+        module reports that earlier proof (check C(proof)) instead of running the probe again, since the
+        same processes were proven to have Valet registered and nothing they read has changed since.
+        An edit, a restart or a respawned worker makes the next run prove again.
+      - With O(expect=absent) a passed verification removes the component's record.
+      - Not written in check mode. Unset (the default), nothing is recorded or reused.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -109,11 +113,16 @@ EXAMPLES = r'''
     python: /opt/heat/bin/python
     log_offset: "{{ heat_log_size_before_restart }}"
 
-- name: Verify nova-scheduler loads ValetFilter with juno option names
+- name: Verify nova-scheduler loads ValetFilter, allowing it two minutes to start
   valet.openstack.valet_verify:
     component: nova
-    option_style: legacy
     settle_timeout: 120
+
+- name: Verify a steady host, reusing the last proof while config and processes are unchanged
+  valet.openstack.valet_verify:
+    component: heat
+    log_file: ""
+    proof_cache: /var/lib/valet_openstack/verified.json
 
 - name: Verify the uninstall left nothing behind
   valet.openstack.valet_verify:
@@ -143,9 +152,10 @@ checks:
   elements: dict
   contains:
     name:
-      description: Check name (config, resource_registry, lifecycle_plugin, stack_scheduler_hints,
-        legacy_engine, legacy_names, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
-        log_registered; import or probe when the service code could not be run).
+      description: Check name (config, stack_scheduler_hints, resource_registry, lifecycle_plugin,
+        convergence_hook, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
+        log_registered, log_convergence_hook; import or probe when the service code could not be run; proof
+        alone when an earlier proof was reused, see O(proof_cache)).
       type: str
     ok:
       description: Result.
@@ -163,6 +173,7 @@ msg:
   type: str
 '''
 
+import datetime
 import json
 import os
 
@@ -178,21 +189,10 @@ DEFAULTS = {
 }
 
 
-def probe_source():
-    # The probe is shipped to the service's interpreter as text: read it through the
-    # loader (works from the AnsiballZ zip as well as from a checkout).
-    loader = getattr(valet_probe, '__loader__', None)
-    source = loader.get_source(valet_probe.__name__) if loader is not None else None
-    if not source:
-        with open(valet_probe.__file__) as f:
-            source = f.read()
-    return source
-
-
 def run_probe(module, params):
-    args = {k: params[k] for k in ('component', 'config_file', 'expect', 'option_style')}
+    args = {k: params[k] for k in ('component', 'config_file', 'expect')}
     # The module only reads: no __pycache__ left in plugin_dirs by the imports Heat does for us.
-    rc, out, err = module.run_command([params['python'], '-c', probe_source(), json.dumps(args)],
+    rc, out, err = module.run_command([params['python'], '-c', valet_probe.probe_source(), json.dumps(args)],
                                       environ_update={'PYTHONDONTWRITEBYTECODE': '1'})
     try:
         return json.loads(out.strip().splitlines()[-1])
@@ -211,10 +211,10 @@ def main():
             service_name=dict(type='str'),
             log_file=dict(type='path'),
             log_offset=dict(type='int', default=0),
-            option_style=dict(type='str', default='modern', choices=['modern', 'legacy']),
             expect=dict(type='str', default='present', choices=['present', 'absent']),
             check_process=dict(type='bool', default=True),
             settle_timeout=dict(type='int', default=60),
+            proof_cache=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -224,6 +224,23 @@ def main():
             params[key] = value
 
     result = {'changed': False, 'component': params['component'], 'version': None, 'checks': []}
+    proofs = valet_probe.read_proofs(params['proof_cache']) if params['proof_cache'] else {}
+    reusable = (params['proof_cache'] and params['expect'] == 'present' and params['check_process']
+                and not params['log_file'] and os.path.isfile(params['config_file']))
+    before = valet_probe.fingerprint(params) if reusable else None
+    record = proofs.get(params['component']) or {}
+    if before is not None and record.get('fingerprint') == before:
+        result['version'] = record.get('version')
+        result['checks'] = [{'name': 'proof', 'ok': True, 'detail': (
+            'proven at %s (%d checks passed with %s\'s own code) and unchanged since: same config files, '
+            'same %s processes; proof_cache %s' % (record.get('proven_at'), record.get('checks', 0),
+                                                   params['component'], params['service_name'],
+                                                   params['proof_cache']))}]
+        result['ok'] = True
+        result['msg'] = '%s %s: registration proven at %s still holds (nothing it depends on changed)' % (
+            params['component'], result['version'], record.get('proven_at'))
+        module.exit_json(**result)
+
     if not os.path.isfile(params['config_file']):
         result['checks'].append({'name': 'config', 'ok': False, 'detail': '%s does not exist' % params['config_file']})
     elif not os.access(params['python'], os.X_OK):
@@ -245,7 +262,21 @@ def main():
         module.fail_json(**result)
     result['msg'] = '%s %s: all %d checks passed (expect=%s)' % (
         params['component'], result['version'], len(result['checks']), params['expect'])
+    if params['proof_cache'] and not module.check_mode:
+        remember(params, proofs, result)
     module.exit_json(**result)
+
+
+def remember(params, proofs, result):
+    """Record a passed proof of a running service (present), or forget the component (absent)."""
+    after = valet_probe.fingerprint(params) if params['expect'] == 'present' and params['check_process'] else None
+    if after is None:
+        proofs.pop(params['component'], None)
+    else:
+        proofs[params['component']] = {
+            'fingerprint': after, 'version': result['version'], 'checks': len(result['checks']),
+            'proven_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
+    valet_probe.write_proofs(params['proof_cache'], proofs)
 
 
 if __name__ == '__main__':

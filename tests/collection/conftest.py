@@ -2,8 +2,9 @@
 import os
 
 import pytest
-
-from collection_helpers import BIN, REPO, run
+from collection_helpers import BIN
+from collection_helpers import REPO
+from collection_helpers import run
 
 
 @pytest.fixture(scope="session")

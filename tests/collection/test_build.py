@@ -1,7 +1,9 @@
 """The built artifact holds only what a user installs, and installs and runs on its own."""
 import json
 
-from collection_helpers import BIN, REPO, run
+from collection_helpers import BIN
+from collection_helpers import REPO
+from collection_helpers import run
 
 # Development and test content: in the source tree, never in the artifact (galaxy.yml build_ignore).
 DEV_ONLY = ("tests/", "molecule/", "benchmarks/", "tools/", "changelogs/fragments/", ".ci/", ".venv",

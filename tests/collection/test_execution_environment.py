@@ -1,7 +1,7 @@
 """The collection's execution-environment metadata is what ansible-builder reads and builds from."""
 import yaml
-
-from collection_helpers import BIN, run
+from collection_helpers import BIN
+from collection_helpers import run
 
 
 def test_builder_introspects_the_installed_collection(installed):

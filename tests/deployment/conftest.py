@@ -11,9 +11,14 @@ import os
 import sys
 
 import pytest
-
-from deploy_helpers import (KOLLA_BUILD, KOLLA_BUILD_PKGS, OSA_RENDERER, OSA_RENDERER_PKGS, REPO, VALET_PASSWORD,
-                            run, tool_venv)
+from deploy_helpers import KOLLA_BUILD
+from deploy_helpers import KOLLA_BUILD_PKGS
+from deploy_helpers import OSA_RENDERER
+from deploy_helpers import OSA_RENDERER_PKGS
+from deploy_helpers import REPO
+from deploy_helpers import VALET_PASSWORD
+from deploy_helpers import run
+from deploy_helpers import tool_venv
 from valet_api_emulator import ValetApiEmulator
 
 

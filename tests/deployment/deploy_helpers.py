@@ -11,7 +11,7 @@ import venv
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROBE = os.path.join(REPO, "plugins", "module_utils", "valet_probe.py")
+PROBE = os.path.join(REPO, "plugins", "module_utils", "valet_probe_service.py")
 VALET_PASSWORD = "valet-deploy-pw"
 # openstack-ansible renders with `config_template` from the PyPI package ansible-config-template
 # (the action plugin OSA's roles call as openstack.config_template.config_template). Its 2.1.1
@@ -63,8 +63,7 @@ def pip_install_prefix(spec, prefix, find_links=None):
 
 def probe(component, config_file):
     """valet_verify's probe, run by this venv's Heat 27 / Nova 34: {check name: (ok, detail)}."""
-    args = {"component": component, "config_file": str(config_file), "expect": "present",
-            "option_style": "modern"}
+    args = {"component": component, "config_file": str(config_file), "expect": "present"}
     out = run([sys.executable, PROBE, json.dumps(args)]).stdout
     report = json.loads(out.strip().splitlines()[-1])
     return {c["name"]: (c["ok"], c["detail"]) for c in report["checks"]}

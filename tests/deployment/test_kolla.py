@@ -13,8 +13,13 @@ import os
 import sys
 
 import yaml
-
-from deploy_helpers import VALET_PASSWORD, Site, ansible_env, pip_install_prefix, probe, recap, run
+from deploy_helpers import VALET_PASSWORD
+from deploy_helpers import Site
+from deploy_helpers import ansible_env
+from deploy_helpers import pip_install_prefix
+from deploy_helpers import probe
+from deploy_helpers import recap
+from deploy_helpers import run
 
 KOLLA = os.path.join(sys.prefix, "share", "kolla-ansible", "ansible")
 HOST = "ctl1"
@@ -100,7 +105,8 @@ class Kolla:
                           ANSIBLE_LIBRARY=os.path.join(KOLLA, "library"),
                           ANSIBLE_MODULE_UTILS=os.path.join(KOLLA, "module_utils"),
                           ANSIBLE_CONFIG=str(work / "none.cfg"))
-        run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(work / "inventory" / "hosts.ini"),
+        playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+        run([playbook, "-i", str(work / "inventory" / "hosts.ini"),
              "-e", "@" + str(self.root / "globals.yml"), "-e", "@" + str(work / "passwords.yml"),
              "-e", "node_config=" + str(self.root), str(work / "play.yml")], env=env, cwd=str(work))
         return self.out / "nova-scheduler" / "nova.conf", self.out / "heat-engine" / "heat.conf"
@@ -137,7 +143,8 @@ def test_kolla_drop_ins_and_image_override(tmp_path, valet_user, emulator, kolla
 
     # Valet's own drop-in for nova-scheduler repeats the inherited filters: a later file replaces a key.
     own = (kolla.config / "nova" / "nova-scheduler.conf").read_text()
-    assert "enabled_filters = ComputeFilter,ImagePropertiesFilter,AggregateInstanceExtraSpecsFilter,ValetFilter\n" in own
+    enabled = "ComputeFilter,ImagePropertiesFilter,AggregateInstanceExtraSpecsFilter,ValetFilter"
+    assert "enabled_filters = %s\n" % enabled in own
     assert "available_filters = nova.scheduler.filters.all_filters\n" \
            "available_filters = valet_os.nova.valet_filter.ValetFilter\n" in own
     # The operator's files keep their bytes where Valet has nothing to say.

@@ -13,8 +13,13 @@ import re
 import sys
 
 import yaml
-
-from deploy_helpers import REPO, VALET_PASSWORD, Site, pip_install_prefix, probe, recap, run
+from deploy_helpers import REPO
+from deploy_helpers import VALET_PASSWORD
+from deploy_helpers import Site
+from deploy_helpers import pip_install_prefix
+from deploy_helpers import probe
+from deploy_helpers import recap
+from deploy_helpers import run
 
 VERSION = re.search(r'__version__ = "([^"]+)"',
                     open(os.path.join(REPO, "files", "valet_os", "valet_os", "__init__.py")).read()).group(1)
@@ -77,7 +82,8 @@ RENDER_PLAYBOOK = """\
         dest: "{{ out }}/pip.json"
 """
 
-OPERATOR_VARS = "---\n# operator's own file, never touched\nnova_cpu_allocation_ratio: 4.0\ncontainer_cidr: 172.29.236.0/22\n"
+OPERATOR_VARS = ("---\n# operator's own file, never touched\n"
+                 "nova_cpu_allocation_ratio: 4.0\ncontainer_cidr: 172.29.236.0/22\n")
 
 
 class Osa:

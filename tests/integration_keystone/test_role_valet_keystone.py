@@ -63,7 +63,7 @@ def play(tmp_path, collections_root, extra_vars):
     try:
         return json.loads(proc.stdout), proc.stdout + proc.stderr
     except ValueError:
-        raise AssertionError("ansible-playbook did not print JSON:\n" + proc.stdout + proc.stderr)
+        raise AssertionError("ansible-playbook did not print JSON:\n" + proc.stdout + proc.stderr) from None
 
 
 def stats(out):

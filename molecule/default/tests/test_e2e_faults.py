@@ -6,55 +6,30 @@ filter's token (401). reject: the server ends in ERROR with Nova's "No valid hos
 no host; yield: ACTIVE on a host Nova chose. A slow valet-api costs one bounded wait per
 scheduling request (the request's own attempts, never one per candidate host).
 """
-import os
-import pathlib
-import subprocess
-import sys
 import time
 
 import pytest
 from conftest import NOVA_LOG
-from conftest import Cloud
 from e2e import COMPUTE_HOSTS
 from e2e import boot
 from e2e import delete_server
 from e2e import filter_lines
 from e2e import record_figure
 from e2e import wait_server
-from test_faults import CAUSES
-from test_faults import _clear_fault
-from test_faults import _set_fault
+from faults import CAUSES
+from faults import EMULATOR_RESTART
+from faults import clear_fault
+from faults import set_fault
+from faults import yield_while_testing
 
-EMULATOR_RESTART = ("kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py');"
-                    " sleep 1; /usr/local/sbin/testhost-up infra")
-
-
-def _scheduler_failure_mode(cloud, value):
-    """[valet] failure_mode in nova.conf with the collection's own module; nova-scheduler restarted."""
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    ansible = str(pathlib.Path(sys.executable).parent / "ansible")
-    subprocess.run(
-        [ansible, "all", "-i", inventory, "-m", "valet.openstack.oslo_ini", "-a",
-         f"path=/etc/nova/nova.conf section=valet option=failure_mode value={value} "
-         "ledger=/var/lib/molecule-faults/nova-ledger.json"],
-        check=True, capture_output=True, text=True)
-    # testhost-up starts it again and waits until it has re-registered and stays up.
-    cloud.host.check_output("service nova-scheduler stop; /usr/local/sbin/testhost-up nova")
-
-
-@pytest.fixture(scope="module")
-def scheduler_yields(host):
-    cloud = Cloud(host)
-    _scheduler_failure_mode(cloud, "yield")
-    yield
-    _scheduler_failure_mode(cloud, "reject")
+scheduler_yields = yield_while_testing("nova")
 
 
 def _boot_under_fault(cloud, mode, name):
     """Boot `name` while valet-api has fault `mode`; (server, seconds to ACTIVE/ERROR, log, requests)."""
     offset = cloud.log_size(NOVA_LOG)
     cloud.clear()
-    _set_fault(cloud, mode)
+    set_fault(cloud, mode)
     try:
         started = time.monotonic()
         ident = boot(cloud, name)
@@ -65,9 +40,18 @@ def _boot_under_fault(cloud, mode, name):
         if mode == "slow":
             # The emulator would still answer the abandoned requests later; start it afresh.
             cloud.host.check_output(EMULATOR_RESTART)
-        _clear_fault(cloud, mode)
+        clear_fault(cloud, mode)
     delete_server(cloud, ident)
     return show, elapsed, cloud.log_since(NOVA_LOG, offset), requests
+
+
+def _one_call_per_request(verdict, elapsed, requests):
+    """One scheduling request, four candidate hosts, and valet-api got the POST once: a request
+    it received is never resent, so a hung valet-api costs one bounded wait (time printed only)."""
+    attempts = [r for r in requests if r["method"] == "POST"]
+    record_figure(f"e2e: slow valet-api, {verdict} in",
+                  "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
+    assert len(attempts) == 1, attempts
 
 
 def _placed(cloud, ident):
@@ -89,12 +73,7 @@ def test_reject_ends_in_no_valid_host(cloud, mode):
     lines = filter_lines(log, show["id"])
     assert [line for line in lines if "failure_mode=reject" in line and CAUSES[mode] in line], lines
     if mode == "slow":
-        # One scheduling request, four candidate hosts, and valet-api got the POST once: a
-        # request it received is never resent, so a hung valet-api costs one bounded wait.
-        attempts = [r for r in requests if r["method"] == "POST"]
-        record_figure("e2e: slow valet-api, reject: boot to ERROR in",
-                      "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
-        assert len(attempts) == 1, attempts
+        _one_call_per_request("reject: boot to ERROR", elapsed, requests)
 
 
 @pytest.mark.parametrize("mode", ["stopped", "slow"])
@@ -106,7 +85,4 @@ def test_yield_boots_on_a_host_nova_chose(cloud, scheduler_yields, mode):
     lines = filter_lines(log, show["id"])
     assert [line for line in lines if "failure_mode=yield" in line and CAUSES[mode] in line], lines
     if mode == "slow":
-        attempts = [r for r in requests if r["method"] == "POST"]
-        record_figure("e2e: slow valet-api, yield: boot to ACTIVE in",
-                      "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
-        assert len(attempts) == 1, attempts
+        _one_call_per_request("yield: boot to ACTIVE", elapsed, requests)

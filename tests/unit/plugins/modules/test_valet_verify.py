@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
+from ansible_collections.valet.openstack.plugins.module_utils.valet_probe_service import NOVA_FILTER_PATH
 
 SERVICE_PY = os.environ.get('VALET_SERVICE_PYTHON', sys.executable)  # the test venv (.venv)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -69,13 +70,12 @@ def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', conv
     return write(tmp_path / 'heat.conf', '\n'.join(lines) + '\n')
 
 
-def nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', valet_probe.NOVA_FILTER_PATH),
-              enabled='ComputeFilter,ImagePropertiesFilter,ValetFilter', section='filter_scheduler',
-              names=('available_filters', 'enabled_filters')):
-    lines = ['[DEFAULT]', 'transport_url = rabbit://nova:%s@mq:5672/' % SECRET, '[%s]' % section]
-    lines += ['%s = %s' % (names[0], a) for a in available]
+def nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH),
+              enabled='ComputeFilter,ImagePropertiesFilter,ValetFilter'):
+    lines = ['[DEFAULT]', 'transport_url = rabbit://nova:%s@mq:5672/' % SECRET, '[filter_scheduler]']
+    lines += ['available_filters = %s' % a for a in available]
     if enabled is not None:
-        lines.append('%s = %s' % (names[1], enabled))
+        lines.append('enabled_filters = %s' % enabled)
     lines += ['[valet]', 'admin_password = %s' % SECRET]
     return write(tmp_path / 'nova.conf', '\n'.join(lines) + '\n')
 
@@ -314,29 +314,13 @@ def test_nova_foreign_valet_filter(collections_root, tmp_path):
 
 
 def test_nova_unknown_filter_breaks_handler(collections_root, tmp_path):
-    conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', valet_probe.NOVA_FILTER_PATH,
+    conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH,
                                           'valet_os.nova.valet_filter.NoSuchFilter'))
     result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False)
     found = checks(result)
     assert found['available_filters']['ok'] is True and found['enabled_filters']['ok'] is True
     assert found['filter_handler']['ok'] is False
     assert 'NoSuchFilter' in found['filter_handler']['detail']
-
-
-def test_nova_legacy_names(collections_root, tmp_path):
-    """Juno names under [DEFAULT]: accepted only if the installed Nova still declares them."""
-    conf = nova_conf(tmp_path, section='DEFAULT',
-                     names=('scheduler_available_filters', 'scheduler_default_filters'))
-    has_legacy = subprocess.run([SERVICE_PY, '-c', textwrap.dedent('''
-        from nova.conf import scheduler
-        opt = [o for o in scheduler.filter_scheduler_opts if o.name == 'enabled_filters'][0]
-        print(any(d.name == 'scheduler_default_filters' for d in opt.deprecated_opts))
-        ''')], capture_output=True, text=True, check=False).stdout.strip() == 'True'
-    result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False,
-                           option_style='legacy')
-    found = checks(result)
-    assert found['legacy_names']['ok'] is has_legacy
-    assert result['ok'] is has_legacy  # Nova 34 ignores them: ValetFilter is then not configured at all
 
 
 def test_nova_absent(collections_root, tmp_path, python_without_valet):
@@ -412,8 +396,9 @@ def start_service(tmp_path):
 
     yield start
     for proc in started:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        if proc.poll() is None:  # a test may have stopped it already
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
 
 
 def test_heat_engine_running_and_logged(collections_root, tmp_path, start_service):
@@ -490,6 +475,41 @@ def test_nova_log_and_check_mode(collections_root, tmp_path, start_service):
     result, _ = run_module(collections_root, **args)
     assert result['ok'] is False
     assert 'line 4 after byte %d' % offset in checks(result)['log_errors']['detail']
+
+
+def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path, start_service):
+    """proof_cache: a passed proof is reported again while nothing it depends on changed; an edit,
+    a restart, a failed proof or check mode never reuse or write a stale one."""
+    name = 'nova-scheduler-%d' % os.getpid()
+    sleeper = start_service(name, 'sleep', '120')
+    cache = tmp_path / 'state' / 'verified.json'
+    conf = nova_conf(tmp_path)
+    args = dict(component='nova', config_file=conf, service_name=name, log_file='', settle_timeout=30,
+                proof_cache=str(cache))
+
+    result, _ = run_module(collections_root, check=True, **args)
+    assert result['ok'] is True and 'proof' not in checks(result) and not cache.exists()
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is True and 'filter_handler' in checks(result) and result['changed'] is False
+    assert os.stat(str(cache)).st_mode & 0o777 == 0o600 and SECRET not in cache.read_text()
+
+    result, _ = run_module(collections_root, **args)  # nothing changed: the earlier proof holds
+    assert list(checks(result)) == ['proof'] and result['ok'] is True, result['msg']
+    assert 'proven at' in result['msg'] and result['version']
+
+    with open(conf, 'a') as f:  # an edit of the config: prove again, here and failing
+        f.write('[filter_scheduler]\nenabled_filters = ComputeFilter\n')
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is False and 'proof' not in checks(result)
+
+    conf = nova_conf(tmp_path)  # the bytes proven before, but the service restarted meanwhile
+    os.killpg(sleeper.pid, signal.SIGTERM)
+    sleeper.wait()
+    start_service(name, 'sleep', '120')
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is True and 'proof' not in checks(result)
+    result, _ = run_module(collections_root, **args)
+    assert list(checks(result)) == ['proof']
 
 
 # --------------------------------------------------------------------------- helpers, in-process
