@@ -268,8 +268,9 @@ class State:
                 budget[0] -= 1
                 if budget[0] < 0:
                     return None
+                # A host holds one exclusivity group's servers: reserve it for this server's group.
                 found = search(i + 1, dict(where, **{res_uuid: host}),
-                               dict(reserved, **{host: n for n in own}))
+                               dict(reserved, **({host: next(iter(own))} if own else {})))
                 if found:
                     return found
             return None
@@ -377,7 +378,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             return json.loads(raw)
         except ValueError:
-            raise ApiError(400, "request body is not JSON")
+            raise ApiError(400, "request body is not JSON") from None
 
     def _handle(self):
         emu = self.server.emulator
