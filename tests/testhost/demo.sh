@@ -18,13 +18,13 @@ scenario=default
 # RELEASE (make demo RELEASE=trixie): the test host's Debian release; bookworm is the default.
 release=${RELEASE:-bookworm}
 case $release in
-    bookworm) instance=valet-sandbox image=localhost/valet-testhost:latest ;;
-    trixie) instance=valet-sandbox-trixie image=localhost/valet-testhost-trixie:latest ;;
+    bookworm) instance=valet-sandbox image=localhost/valet-testhost:latest state=sandbox ;;
+    trixie) instance=valet-sandbox-trixie image=localhost/valet-testhost-trixie:latest state=sandbox-trixie ;;
     *) echo "demo: unknown RELEASE $release (bookworm or trixie)" >&2; exit 2 ;;
 esac
 # The instance's name and molecule's memory of it, apart from the test runs of the same scenario.
 export VALET_DEFAULT_INSTANCE=$instance VALET_TESTHOST_IMAGE=$image
-export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/$instance
+export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/$state
 stack=valet-demo
 plain=valet-demo-plain
 template=molecule/default/files/servers-stack.yaml
