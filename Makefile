@@ -57,12 +57,13 @@ unit: venv collection-link
 molecule: deps venv collection-link
 	bash tests/molecule-suite.sh
 
-# Both test-host images build in the background while lint, sanity and pytest run (a cold build
-# mostly waits on apt and db_sync); molecule-suite.sh then finds them cached.
-test: deps venv collection-link
+# Both test-host images build in the background (in parallel, right after the host packages) while
+# the venv, lint, sanity and pytest run: a cold image build is mostly apt downloads and db_sync
+# waiting on I/O. molecule-suite.sh then finds them cached.
+test: deps
 	mkdir -p tests/output; \
 	bash tests/molecule-suite.sh --images-only >tests/output/images.log 2>&1 & images=$$!; \
-	$(MAKE) lint sanity unit; rc=$$?; \
+	$(MAKE) venv collection-link lint sanity unit; rc=$$?; \
 	wait $$images; img=$$?; cat tests/output/images.log; \
 	[ $$rc -eq 0 ] && [ $$img -eq 0 ]
 	$(MAKE) molecule
