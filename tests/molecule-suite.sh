@@ -3,23 +3,49 @@
 # test passwords (they must never be printed). Usage: tests/molecule-suite.sh [SCENARIO...]
 # Scenarios run in two lanes at once (VALET_MOLECULE_LANES=1 for one): most of a scenario's wall
 # time is services starting and settling, not CPU.
+# SCENARIO@RELEASE runs a scenario on another test-host release (default@trixie: the default
+# scenario on Debian 13 / OpenStack 2025.1, as its own instance with its own molecule state).
+# --images-only builds (or finds cached) the images the lanes need, in parallel, and stops.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
 # molecule.yml puts this on ANSIBLE_COLLECTIONS_PATH: containers.podman comes with the `ansible` package.
 export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 out=${VALET_MOLECULE_LOG_DIR:-$repo/tests/output/molecule}
+images_only=
+if [ "${1:-}" = --images-only ]; then
+    images_only=1; shift
+    out=${VALET_IMAGE_LOG_DIR:-$repo/tests/output/images}
+fi
 rm -rf "$out"; mkdir -p "$out"
 # The default scenario's end-to-end tests write their figures (stack time, memory) to $out/figures.txt.
 export VALET_MOLECULE_LOG_DIR=$out
 if [ $# -gt 0 ]; then
     lanes=("$*")
-elif [ "${VALET_MOLECULE_LANES:-2}" = 1 ]; then
-    lanes=("multi_controller default uninstall venv")
+elif [ "${VALET_MOLECULE_LANES:-3}" = 1 ]; then
+    lanes=("multi_controller default default@trixie uninstall venv check")
+elif [ "${VALET_MOLECULE_LANES:-3}" = 2 ]; then
+    lanes=("multi_controller venv default@trixie" "default uninstall check")
 else
-    # Balanced by their wall times (about 25 minutes each on 2 idle cores).
-    lanes=("multi_controller venv" "default uninstall")
+    # Balanced by their wall times on 2 cores (CI run before trixie: default 28 min, of which
+    # verify 24; multi_controller 17, venv 9, uninstall 4; check about 5): the two default runs
+    # are the long poles, each in its own lane.
+    lanes=("default uninstall" "default@trixie" "multi_controller venv check")
 fi
+
+# SCENARIO@RELEASE -> the image, instance name and molecule state of that release.
+release_of() { case $1 in *@*) echo "${1#*@}" ;; *) echo bookworm ;; esac; }
+image_of() { [ "$1" = bookworm ] && echo localhost/valet-testhost:latest || echo "localhost/valet-testhost-$1:latest"; }
+with_release() {  # with_release SCENARIO@RELEASE CMD...: CMD with the env of that release
+    local rel; rel=$(release_of "$1"); shift
+    if [ "$rel" = bookworm ]; then
+        "$@"
+    else
+        VALET_TESTHOST_IMAGE=$(image_of "$rel") VALET_DEFAULT_INSTANCE=valet-default-$rel \
+            MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/molecule-default-$rel \
+            "$@"
+    fi
+}
 
 timed() {  # timed LOG TIMES LABEL CMD...: run into LOG, append the wall time to TIMES
     local log=$1 times=$2 label=$3; shift 3
@@ -44,29 +70,48 @@ PY
 
 lane() {  # lane N SCENARIO...: one after the other; stops at the first failure
     local n=$1; shift
-    local log=$out/lane$n.log times=$out/lane$n.times s step
-    for s in "$@"; do
-        molecule destroy -s "$s" >>"$log" 2>&1
+    local log=$out/lane$n.log times=$out/lane$n.times item s step
+    for item in "$@"; do
+        s=${item%@*}
+        with_release "$item" molecule destroy -s "$s" >>"$log" 2>&1
         for step in $(sequence "$s"); do
             # test_sequence says side_effect, the command line side-effect
-            if ! timed "$log" "$times" "$s: $step" molecule "${step//_/-}" -s "$s"; then
-                timed "$log" "$times" "$s: destroy" molecule destroy -s "$s"
+            if ! timed "$log" "$times" "$item: $step" with_release "$item" molecule "${step//_/-}" -s "$s"; then
+                timed "$log" "$times" "$item: destroy" with_release "$item" molecule destroy -s "$s"
                 return 1
             fi
         done
-        timed "$log" "$times" "$s: destroy" molecule destroy -s "$s" || return 1
+        timed "$log" "$times" "$item: destroy" with_release "$item" molecule destroy -s "$s" || return 1
     done
 }
 
 t0=$SECONDS
-bash tests/testhost/build-image.sh >"$out/image.log" 2>&1 || { tail -n 40 "$out/image.log"; exit 1; }
+# The releases the lanes need, built side by side (each has its own base and apt layers).
+# shellcheck disable=SC2048,SC2086
+releases=$(for item in ${lanes[*]}; do release_of "$item"; done | sort -u)
+build_all() {  # build_all LABEL: one build-image.sh per release at once; a line of times each
+    local rel pids=() rc=0 t
+    for rel in $releases; do
+        ( t=$SECONDS
+          bash tests/testhost/build-image.sh --release "$rel" >"$out/image-$rel.log" 2>&1; r=$?
+          printf '%-36s %5ss (%s)%s\n' "image $rel, $1" "$(( SECONDS - t ))" \
+              "$(tail -n 3 "$out/image-$rel.log" | grep -oE 'cached|built in [0-9]+s' | head -1)" \
+              "$([ $r -eq 0 ] || echo '  FAILED')" >"$out/image-$rel.time"
+          exit $r ) &
+        pids+=($!)
+    done
+    for t in "${pids[@]}"; do wait "$t" || rc=1; done
+    for rel in $releases; do
+        cat "$out/image-$rel.time"
+        [ $rc -eq 0 ] || tail -n 40 "$out/image-$rel.log"
+    done
+    return $rc
+}
 # The first call is the cold build on a fresh machine ("cached" where the image already exists).
-image_times=$(printf '%-36s %5ss (%s)\n' "image build, first call" "$(( SECONDS - t0 ))" \
-    "$(tail -n 3 "$out/image.log" | grep -oE 'cached|built in [0-9]+s' | head -1)")
-t1=$SECONDS
-bash tests/testhost/build-image.sh >>"$out/image.log" 2>&1 || exit 1
-image_times+=$'\n'$(printf '%-36s %5ss' "image build, second call (cached)" "$(( SECONDS - t1 ))")
+image_times=$(build_all "first call") || { echo "$image_times"; exit 1; }
+image_times+=$'\n'$(build_all "second call") || exit 1
 echo "$image_times"
+[ -n "$images_only" ] && exit 0
 
 pids=()
 for i in "${!lanes[@]}"; do
@@ -109,7 +154,7 @@ for i in "${!lanes[@]}"; do
 done
 echo "molecule total: $(( SECONDS - t0 ))s"
 if [ -s "$out/figures.txt" ]; then
-    echo "== figures of the end-to-end tests (default scenario)"
+    echo "== figures of the end-to-end tests (default scenario; instance name first)"
     cat "$out/figures.txt"
 fi
 [ $failed -eq 0 ] && [ $leaks -eq 0 ]

@@ -1,8 +1,11 @@
 #!/bin/sh
-# Build the podman test-host image localhost/valet-testhost:<recipe hash> (+ :latest).
+# Build the podman test-host image for one Debian release from one recipe:
+#   bookworm (default, OpenStack Zed)  localhost/valet-testhost:<recipe hash> (+ :latest)
+#   trixie (OpenStack 2025.1)          localhost/valet-testhost-trixie:<recipe hash> (+ :latest)
 #
-#   tests/testhost/build-image.sh              base (debootstrap) + test-host image
-#   tests/testhost/build-image.sh --base-only  only the Debian base, prints its tag
+#   tests/testhost/build-image.sh [--release bookworm|trixie]              base + test-host image
+#   tests/testhost/build-image.sh [--release bookworm|trixie] --base-only  only the Debian base
+# The release may also come from VALET_TESTHOST_RELEASE (the argument wins).
 #
 # Nothing is pulled from a registry: the base is made by debootstrap from the
 # same Debian mirror this machine's apt uses, then `podman import`ed.
@@ -11,9 +14,23 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-SUITE=bookworm
+SUITE=${VALET_TESTHOST_RELEASE:-bookworm}
+BASE_ONLY=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --release) SUITE=${2:?--release needs bookworm or trixie}; shift 2 ;;
+        --release=*) SUITE=${1#--release=}; shift ;;
+        --base-only) BASE_ONLY=1; shift ;;
+        *) echo "usage: $0 [--release bookworm|trixie] [--base-only]" >&2; exit 2 ;;
+    esac
+done
+# localhost/valet-testhost:latest stays bookworm: every scenario and the demo default to it.
+case $SUITE in
+    bookworm) IMAGE=localhost/valet-testhost ;;
+    trixie) IMAGE=localhost/valet-testhost-trixie ;;
+    *) echo "build-image: unknown release $SUITE (bookworm or trixie)" >&2; exit 2 ;;
+esac
 CACHE=${VALET_TESTHOST_CACHE:-/var/tmp/valet-testhost}
-IMAGE=localhost/valet-testhost
 
 log() { printf '%s\n' "build-image: $*" >&2; }
 
@@ -31,7 +48,7 @@ hash_of() { sha256sum | cut -c1-12; }
 
 build_base() {
     base_hash=$(printf 'debootstrap --variant=minbase --include=python3,ca-certificates %s %s\n' "$SUITE" "$MIRROR" | hash_of)
-    BASE=localhost/valet-bookworm:$base_hash
+    BASE=localhost/valet-$SUITE:$base_hash
     if podman image exists "$BASE"; then
         log "base $BASE cached"
         return
@@ -51,7 +68,7 @@ build_base() {
 
 mkdir -p "$CACHE"
 build_base
-if [ "${1:-}" = "--base-only" ]; then
+if [ -n "$BASE_ONLY" ]; then
     echo "$BASE"
     exit 0
 fi

@@ -15,10 +15,16 @@ export PATH="$venv/bin:$PATH"
 export VALET_SITE_COLLECTIONS=${VALET_SITE_COLLECTIONS:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')}
 
 scenario=default
-instance=valet-sandbox
+# RELEASE (make demo RELEASE=trixie): the test host's Debian release; bookworm is the default.
+release=${RELEASE:-bookworm}
+case $release in
+    bookworm) instance=valet-sandbox image=localhost/valet-testhost:latest state=sandbox ;;
+    trixie) instance=valet-sandbox-trixie image=localhost/valet-testhost-trixie:latest state=sandbox-trixie ;;
+    *) echo "demo: unknown RELEASE $release (bookworm or trixie)" >&2; exit 2 ;;
+esac
 # The instance's name and molecule's memory of it, apart from the test runs of the same scenario.
-export VALET_DEFAULT_INSTANCE=$instance
-export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/sandbox
+export VALET_DEFAULT_INSTANCE=$instance VALET_TESTHOST_IMAGE=$image
+export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/$state
 stack=valet-demo
 plain=valet-demo-plain
 template=molecule/default/files/servers-stack.yaml

@@ -68,7 +68,8 @@ def figures_file():
 
 
 def record_figure(label, value):
-    line = "%-44s %s" % (label, value)
+    # The instance names the release when both default runs write to the same file.
+    line = "%-22s %-44s %s" % (os.environ.get("VALET_DEFAULT_INSTANCE", "valet-default"), label, value)
     print(line)
     with figures_file().open("a") as out:
         out.write(line + "\n")
