@@ -45,8 +45,10 @@ demo: testhost collection-link
 demo-destroy: venv collection-link
 	bash tests/testhost/demo.sh destroy
 
-lint: venv collection-link
+lint: venv collection-link  ## ansible-lint, and ruff (ruff.toml) over all the Python
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 sanity: venv
 	bash tests/sanity.sh

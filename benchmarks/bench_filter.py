@@ -56,20 +56,25 @@ def bench_filter(keystone, emulator):
     hosts = []
     for i in range(HOSTS):
         h = host_manager.HostState("cmp-%05d" % i, "cmp-%05d" % i, None)
-        h.service = objects.Service(host=h.host, binary="nova-compute", disabled=False,
-                                    forced_down=False, last_seen_up=now, created_at=now)
+        h.service = objects.Service(
+            host=h.host, binary="nova-compute", disabled=False, forced_down=False, last_seen_up=now, created_at=now
+        )
         hosts.append(h)
     handler = filters.HostFilterHandler()
-    valet_cls, compute_cls = handler.get_matching_classes([
-        "valet_os.nova.valet_filter.ValetFilter",
-        "nova.scheduler.filters.compute_filter.ComputeFilter"])
+    valet_cls, compute_cls = handler.get_matching_classes(
+        ["valet_os.nova.valet_filter.ValetFilter", "nova.scheduler.filters.compute_filter.ComputeFilter"]
+    )
     uuids = [str(uuid.uuid4()) for _ in range(REQUESTS)]
     server = {"type": "OS::Nova::Server", "properties": {}}
-    client.ValetClient(cfg.CONF).create_plan({
-        "plan_name": "bench", "stack_id": str(uuid.uuid4()),
-        "resources": {u: dict(server, name=u) for u in uuids}})
-    specs = [objects.RequestSpec(instance_uuid=str(uuid.uuid4()), num_instances=1,
-                                 scheduler_hints={"heat_resource_uuid": [u]}) for u in uuids]
+    client.ValetClient(cfg.CONF).create_plan(
+        {"plan_name": "bench", "stack_id": str(uuid.uuid4()), "resources": {u: dict(server, name=u) for u in uuids}}
+    )
+    specs = [
+        objects.RequestSpec(
+            instance_uuid=str(uuid.uuid4()), num_instances=1, scheduler_hints={"heat_resource_uuid": [u]}
+        )
+        for u in uuids
+    ]
     valet, compute = valet_cls(), compute_cls()
     per_host_ns(valet, hosts[:10], specs[:1])  # warm up: token, connection pool
     emulator.clear()
@@ -90,8 +95,7 @@ def bench_filter(keystone, emulator):
     before = keystone.token_requests()
     for i in range(TOKEN_REQUESTS):
         list(fresh.filter_all(small, specs[i % len(specs)]))
-    print("Keystone token requests per %d:    %d"
-          % (TOKEN_REQUESTS, keystone.token_requests() - before))
+    print("Keystone token requests per %d:    %d" % (TOKEN_REQUESTS, keystone.token_requests() - before))
 
 
 def _unreachable():
@@ -120,19 +124,21 @@ def bench_faults(emulator):
     from valet_os.common import client
 
     opts = cfg.CONF.valet
-    print("valet-api faults, [valet] connect_timeout=%g read_timeout=%g retries=%d "
-          "total_timeout=%g; wait per scheduling request, worst of %d:"
-          % (opts.connect_timeout, opts.read_timeout, opts.retries, opts.total_timeout,
-             FAULT_REQUESTS))
-    (valet_cls,) = filters.HostFilterHandler().get_matching_classes([
-        "valet_os.nova.valet_filter.ValetFilter"])
-    hosts = [host_manager.HostState("cmp-%03d" % i, "cmp-%03d" % i, None)
-             for i in range(FAULT_HOSTS)]
+    print(
+        "valet-api faults, [valet] connect_timeout=%g read_timeout=%g retries=%d "
+        "total_timeout=%g; wait per scheduling request, worst of %d:"
+        % (opts.connect_timeout, opts.read_timeout, opts.retries, opts.total_timeout, FAULT_REQUESTS)
+    )
+    (valet_cls,) = filters.HostFilterHandler().get_matching_classes(["valet_os.nova.valet_filter.ValetFilter"])
+    hosts = [host_manager.HostState("cmp-%03d" % i, "cmp-%03d" % i, None) for i in range(FAULT_HOSTS)]
     uuids = [str(uuid.uuid4()) for _ in range(FAULT_REQUESTS)]
-    client.ValetClient(cfg.CONF).create_plan({
-        "plan_name": "faults", "stack_id": str(uuid.uuid4()),
-        "resources": {u: {"name": u, "type": "OS::Nova::Server", "properties": {}}
-                      for u in uuids}})
+    client.ValetClient(cfg.CONF).create_plan(
+        {
+            "plan_name": "faults",
+            "stack_id": str(uuid.uuid4()),
+            "resources": {u: {"name": u, "type": "OS::Nova::Server", "properties": {}} for u in uuids},
+        }
+    )
     unreachable_url, unreachable_socks = _unreachable()
     # The filter logs every rejection; the figures are what matters here.
     log = logging.getLogger("valet_os")
@@ -152,16 +158,18 @@ def bench_faults(emulator):
             flt = valet_cls()  # a fresh client for the url: its first request fetches a token
             waits = []
             for u in uuids:
-                spec = objects.RequestSpec(instance_uuid=str(uuid.uuid4()), num_instances=1,
-                                           scheduler_hints={"heat_resource_uuid": [u]})
+                spec = objects.RequestSpec(
+                    instance_uuid=str(uuid.uuid4()), num_instances=1, scheduler_hints={"heat_resource_uuid": [u]}
+                )
                 start = time.perf_counter()
                 passed = list(flt.filter_all(hosts, spec))
                 waits.append(time.perf_counter() - start)
                 assert passed == [], "failure_mode=reject passes no host"
             received = len(emulator.requests) / float(len(uuids))
-            print("  %-40s %5.2f s (first, with its token request: %5.2f s), valet-api got %.0f "
-                  "request(s) per scheduling request"
-                  % (label + ":", max(waits[1:]), waits[0], received))
+            print(
+                "  %-40s %5.2f s (first, with its token request: %5.2f s), valet-api got %.0f "
+                "request(s) per scheduling request" % (label + ":", max(waits[1:]), waits[0], received)
+            )
     finally:
         log.setLevel(level)
         emulator.set_fault("none")
@@ -191,26 +199,26 @@ def bench_plan_body():
     servers = STACK_RESOURCES - STACK_RESOURCES // 10
     lines = ["heat_template_version: 2015-04-30", "resources:"]
     for i in range(servers):
-        lines.append("  s%d: {type: OS::Nova::Server, properties: {flavor: m1.small, image: cirros}}"
-                     % i)
+        lines.append("  s%d: {type: OS::Nova::Server, properties: {flavor: m1.small, image: cirros}}" % i)
     for g in range(STACK_RESOURCES - servers):
         members = ", ".join("{get_resource: s%d}" % i for i in range(g * 9, g * 9 + 9))
-        lines.append("  g%d: {type: ATT::Valet::GroupAssignment, properties: "
-                     "{group_type: diversity, level: host, resources: [%s]}}" % (g, members))
-    tmpl = template.Template(template_format.parse("\n".join(lines)),
-                             env=environment.Environment({}))
+        lines.append(
+            "  g%d: {type: ATT::Valet::GroupAssignment, properties: "
+            "{group_type: diversity, level: host, resources: [%s]}}" % (g, members)
+        )
+    tmpl = template.Template(template_format.parse("\n".join(lines)), env=environment.Environment({}))
     stk = stack.Stack(utils.dummy_context(), "bench", tmpl)
     stk.store()
     stk._store_resources()  # as Stack.create does before the pre-ops
     start = time.perf_counter()
     body = plugins.build_plan_resources(stk)
     elapsed = time.perf_counter() - start
-    print("plan body for a %d-resource stack:  %.3f s (%d planned resources)"
-          % (STACK_RESOURCES, elapsed, len(body)))
+    print("plan body for a %d-resource stack:  %.3f s (%d planned resources)" % (STACK_RESOURCES, elapsed, len(body)))
 
 
 def main():
     from valet_os.common import config
+
     config.register_opts(cfg.CONF)
     try:
         from keystone_server import KeystoneServer
@@ -222,8 +230,12 @@ def main():
         overrides = {"url": emulator.url, "failure_mode": "reject"}
         if keystone is not None:
             keystone.create_service_user("valet", "valet-bench-pw")
-            overrides.update(admin_username="valet", admin_password="valet-bench-pw",
-                             admin_tenant_name="service", admin_auth_url=keystone.auth_url)
+            overrides.update(
+                admin_username="valet",
+                admin_password="valet-bench-pw",
+                admin_tenant_name="service",
+                admin_auth_url=keystone.auth_url,
+            )
         else:
             print("no tests/keystone_server.py: the filter cannot authenticate, stopping here")
             return

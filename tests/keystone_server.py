@@ -105,8 +105,7 @@ class KeystoneServer:
             raise RuntimeError("keystone-manage %s failed (%d):\n%s" % (what, proc.returncode, out))
 
     def _manage(self, *args):
-        proc = subprocess.Popen(self._manage_cmd(*args), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(self._manage_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._finish(proc, " ".join(args))
 
     def start(self):
@@ -124,18 +123,39 @@ class KeystoneServer:
         go_file = os.path.join(self.tmp, "setup-done")
         self._server_out = open(os.path.join(self.tmp, "server.out"), "w")
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--serve",
-             "--keystone-conf", self.conf_path, "--access-log", self.access_log,
-             "--port-file", port_file, "--go-file", go_file],
-            stdout=self._server_out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--serve",
+                "--keystone-conf",
+                self.conf_path,
+                "--access-log",
+                self.access_log,
+                "--port-file",
+                port_file,
+                "--go-file",
+                go_file,
+            ],
+            stdout=self._server_out,
+            stderr=subprocess.STDOUT,
+        )
 
         # The key repositories are independent of the schema: set them up
         # while db_sync runs.
         user = "root" if os.geteuid() == 0 else str(os.geteuid())
         group = "root" if os.geteuid() == 0 else str(os.getegid())
-        side = [(subprocess.Popen(self._manage_cmd(cmd, "--keystone-user", user, "--keystone-group", group),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), cmd)
-                for cmd in ("fernet_setup", "credential_setup")]
+        side = [
+            (
+                subprocess.Popen(
+                    self._manage_cmd(cmd, "--keystone-user", user, "--keystone-group", group),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+                cmd,
+            )
+            for cmd in ("fernet_setup", "credential_setup")
+        ]
         self._manage("db_sync")
         for proc, cmd in side:
             self._finish(proc, cmd)
@@ -152,15 +172,24 @@ class KeystoneServer:
         # once the port is known; the app reads the database per request.
         self._manage(
             "bootstrap",
-            "--bootstrap-username", self.admin_user,
-            "--bootstrap-password", self.admin_password,
-            "--bootstrap-project-name", self.admin_project,
-            "--bootstrap-role-name", "admin",
-            "--bootstrap-service-name", "keystone",
-            "--bootstrap-region-id", self.region,
-            "--bootstrap-public-url", self.auth_url,
-            "--bootstrap-internal-url", self.auth_url,
-            "--bootstrap-admin-url", self.auth_url,
+            "--bootstrap-username",
+            self.admin_user,
+            "--bootstrap-password",
+            self.admin_password,
+            "--bootstrap-project-name",
+            self.admin_project,
+            "--bootstrap-role-name",
+            "admin",
+            "--bootstrap-service-name",
+            "keystone",
+            "--bootstrap-region-id",
+            self.region,
+            "--bootstrap-public-url",
+            self.auth_url,
+            "--bootstrap-internal-url",
+            self.auth_url,
+            "--bootstrap-admin-url",
+            self.auth_url,
         )
         while True:
             self._check_alive(deadline)
@@ -175,12 +204,12 @@ class KeystoneServer:
 
     def _check_alive(self, deadline):
         if self.proc.poll() is not None:
-            raise RuntimeError("keystone server exited with %s; see %s/server.out and keystone.log"
-                               % (self.proc.returncode, self.tmp))
+            raise RuntimeError(
+                "keystone server exited with %s; see %s/server.out and keystone.log" % (self.proc.returncode, self.tmp)
+            )
         if time.monotonic() > deadline:
             self.stop(keep=True)
-            raise RuntimeError("keystone did not come up in %ss; see %s"
-                               % (self.startup_timeout, self.tmp))
+            raise RuntimeError("keystone did not come up in %ss; see %s" % (self.startup_timeout, self.tmp))
 
     def stop(self, keep=False):
         if self.proc is not None and self.proc.poll() is None:
@@ -216,27 +245,38 @@ class KeystoneServer:
 
     def token_requests(self):
         """How many POST /v3/auth/tokens (password or token auth) so far."""
-        return sum(1 for r in self.requests()
-                   if r["method"] == "POST" and r["path"].rstrip("/") == "/v3/auth/tokens")
+        return sum(1 for r in self.requests() if r["method"] == "POST" and r["path"].rstrip("/") == "/v3/auth/tokens")
 
     # -- clients -------------------------------------------------------
     def admin_session(self):
         from keystoneauth1 import session
         from keystoneauth1.identity import v3
-        auth = v3.Password(auth_url=self.auth_url, username=self.admin_user,
-                           password=self.admin_password, project_name=self.admin_project,
-                           user_domain_name="Default", project_domain_name="Default")
+
+        auth = v3.Password(
+            auth_url=self.auth_url,
+            username=self.admin_user,
+            password=self.admin_password,
+            project_name=self.admin_project,
+            user_domain_name="Default",
+            project_domain_name="Default",
+        )
         return session.Session(auth=auth)
 
     def admin_client(self):
         from keystoneclient.v3 import client
+
         return client.Client(session=self.admin_session(), interface="public")
 
     def auth_dict(self):
         """The ``auth`` dict an OpenStack Ansible module takes."""
-        return {"auth_url": self.auth_url, "username": self.admin_user,
-                "password": self.admin_password, "project_name": self.admin_project,
-                "user_domain_name": "Default", "project_domain_name": "Default"}
+        return {
+            "auth_url": self.auth_url,
+            "username": self.admin_user,
+            "password": self.admin_password,
+            "project_name": self.admin_project,
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+        }
 
     def create_service_user(self, name, password, project="service", role="admin"):
         """Ensure project, user (with this password) and role assignment exist."""
@@ -266,9 +306,11 @@ class AccessLog:
     def __call__(self, environ, start_response):
         def logging_start_response(status, headers, exc_info=None):
             with open(self.path, "a") as f:
-                f.write("%s %s %s\n" % (environ.get("REQUEST_METHOD"),
-                                        environ.get("PATH_INFO") or "/", status.split()[0]))
+                f.write(
+                    "%s %s %s\n" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO") or "/", status.split()[0])
+                )
             return start_response(status, headers, exc_info)
+
         return self.app(environ, logging_start_response)
 
 
@@ -317,8 +359,11 @@ if __name__ == "__main__":
     else:
         # Manual use: start one and keep it running until Ctrl-C.
         with KeystoneServer() as ks:
-            print("keystone up in %.1fs at %s (admin/%s); dir %s"
-                  % (ks.startup_seconds, ks.auth_url, ks.admin_password, ks.tmp), flush=True)
+            print(
+                "keystone up in %.1fs at %s (admin/%s); dir %s"
+                % (ks.startup_seconds, ks.auth_url, ks.admin_password, ks.tmp),
+                flush=True,
+            )
             try:
                 while True:
                     time.sleep(3600)

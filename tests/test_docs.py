@@ -1,5 +1,6 @@
 """The docs name the molecule scenarios that exist, and only those (README's table of test hosts,
 docs/ARCHITECTURE.md's layout row); README links the generated bad-input table instead of copying it."""
+
 import os
 import re
 
@@ -24,7 +25,7 @@ def test_architecture_lists_the_scenarios():
 
 def test_readme_scenario_table_lists_the_scenarios():
     text = read('README.md')
-    table = text[text.index('| scenario | hosts | proves |'):]
+    table = text[text.index('| scenario | hosts | proves |') :]
     rows = re.findall(r'^\| `([a-z_]+)` \|', table.split('\n\n', 1)[0], flags=re.M)
     assert sorted(rows) == sorted(scenarios())
 

@@ -30,8 +30,14 @@ import uuid as uuidlib
 FAULT_MODES = ("none", "error500", "slow", "refuse", "unauthorized")
 GROUP_ASSIGNMENT = "ATT::Valet::GroupAssignment"
 GROUP_TYPES = ("affinity", "diversity", "exclusivity")
-TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 500: "Internal Server Error"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    500: "Internal Server Error",
+}
 
 
 class ApiError(Exception):
@@ -58,10 +64,10 @@ class State:
 
     def __init__(self, hosts=()):
         self.hosts = list(dict.fromkeys(hosts))  # the datacenter, when known
-        self.plans = {}        # plan id -> plan dict
-        self.placements = {}   # orchestration id (resource uuid) -> placement dict
-        self.groups = {}       # group id -> group dict
-        self.reserved = {}     # host -> exclusivity group name
+        self.plans = {}  # plan id -> plan dict
+        self.placements = {}  # orchestration id (resource uuid) -> placement dict
+        self.groups = {}  # group id -> group dict
+        self.reserved = {}  # host -> exclusivity group name
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -75,9 +81,11 @@ class State:
 
     def plan_view(self, plan):
         view = dict(plan)
-        view["placements"] = {u: {"location": self.placements[u]["location"],
-                                  "name": plan["resources"][u].get("name")}
-                              for u in plan["resources"] if u in self.placements}
+        view["placements"] = {
+            u: {"location": self.placements[u]["location"], "name": plan["resources"][u].get("name")}
+            for u in plan["resources"]
+            if u in self.placements
+        }
         return view
 
     def create_plan(self, body):
@@ -89,8 +97,13 @@ class State:
         if any(p["stack_id"] == stack_id for p in self.plans.values()):
             raise ApiError(409, "a plan for stack %s already exists" % stack_id)
         self._check_resources(resources)
-        plan = {"id": _new_id(), "name": name, "stack_id": stack_id,
-                "timeout": body.get("timeout"), "resources": resources}
+        plan = {
+            "id": _new_id(),
+            "name": name,
+            "stack_id": stack_id,
+            "timeout": body.get("timeout"),
+            "resources": resources,
+        }
         self.plans[plan["id"]] = plan
         locations = body.get("locations")
         try:
@@ -140,8 +153,9 @@ class State:
             if res["type"] == GROUP_ASSIGNMENT:
                 props = res.get("properties") or {}
                 if props.get("group_type") not in GROUP_TYPES:
-                    raise ApiError(400, "resource %s: group_type must be one of %s"
-                                   % (res_uuid, ", ".join(GROUP_TYPES)))
+                    raise ApiError(
+                        400, "resource %s: group_type must be one of %s" % (res_uuid, ", ".join(GROUP_TYPES))
+                    )
                 if props.get("level", "host") not in ("host", "rack"):
                     raise ApiError(400, "resource %s: level must be host or rack" % res_uuid)
                 if props.get("group_type") == "exclusivity" and not props.get("group_name"):
@@ -183,8 +197,7 @@ class State:
                 sub = plan["resources"].get(member)
                 if sub is None:
                     continue
-                servers = (self._members(plan, member) if sub["type"] == GROUP_ASSIGNMENT
-                           else {member})
+                servers = self._members(plan, member) if sub["type"] == GROUP_ASSIGNMENT else {member}
                 if res_uuid not in servers:
                     others |= servers
                 elif props.get("group_type") != "diversity":
@@ -210,12 +223,14 @@ class State:
                 name = props.get("group_name")
                 own_group_names.add(name)
                 # A host becomes the group's only while nobody else is on it.
-                candidates = [h for h in candidates if reserved.get(h) == name or (
-                    h not in reserved and not any(loc == h for u, loc in where.items()
-                                                  if u != res_uuid))]
+                candidates = [
+                    h
+                    for h in candidates
+                    if reserved.get(h) == name
+                    or (h not in reserved and not any(loc == h for u, loc in where.items() if u != res_uuid))
+                ]
         # Hosts reserved for an exclusivity group take only that group's members.
-        candidates = [h for h in candidates
-                      if h not in reserved or reserved[h] in own_group_names]
+        candidates = [h for h in candidates if h not in reserved or reserved[h] in own_group_names]
         return candidates, own_group_names
 
     def _where(self, skip=()):
@@ -230,19 +245,24 @@ class State:
     def _record(self, plan, res_uuid, host):
         previous = self.placements.get(res_uuid, {})
         self.placements[res_uuid] = {
-            "id": previous.get("id") or _new_id(), "orchestration_id": res_uuid,
-            "resource_id": previous.get("resource_id"), "plan_id": plan["id"],
-            "name": plan["resources"][res_uuid].get("name"), "location": host}
+            "id": previous.get("id") or _new_id(),
+            "orchestration_id": res_uuid,
+            "resource_id": previous.get("resource_id"),
+            "plan_id": plan["id"],
+            "name": plan["resources"][res_uuid].get("name"),
+            "location": host,
+        }
         return self.placements[res_uuid]
 
     def place(self, plan, res_uuid, locations):
         """Choose a host among locations for one server of plan, honouring its groups."""
         where = self._where()
-        candidates, own_group_names = self._allowed(plan, res_uuid, locations, where,
-                                                    self.reserved)
+        candidates, own_group_names = self._allowed(plan, res_uuid, locations, where, self.reserved)
         if not candidates:
-            raise ApiError(409, "no host among %s satisfies the groups of resource %s"
-                           % (", ".join(locations) or "(none)", res_uuid))
+            raise ApiError(
+                409,
+                "no host among %s satisfies the groups of resource %s" % (", ".join(locations) or "(none)", res_uuid),
+            )
         host = self._by_load(candidates, where, res_uuid)[0]
         for name in own_group_names:
             self.reserved[host] = name
@@ -254,9 +274,14 @@ class State:
         Depth-first over the servers, exclusivity members and the most grouped first,
         emptiest host first; the other placements and reservations stay as they are.
         """
-        order = sorted(servers, key=lambda u: (
-            not any(props.get("group_type") == "exclusivity" for props, _others in self._groups_of(plan, u)),
-            -len(list(self._groups_of(plan, u))), plan["resources"][u].get("name") or u))
+        order = sorted(
+            servers,
+            key=lambda u: (
+                not any(props.get("group_type") == "exclusivity" for props, _others in self._groups_of(plan, u)),
+                -len(list(self._groups_of(plan, u))),
+                plan["resources"][u].get("name") or u,
+            ),
+        )
         budget = [self.SEARCH_BUDGET]
 
         def search(i, where, reserved):
@@ -269,16 +294,18 @@ class State:
                 if budget[0] < 0:
                     return None
                 # A host holds one exclusivity group's servers: reserve it for this server's group.
-                found = search(i + 1, dict(where, **{res_uuid: host}),
-                               dict(reserved, **({host: next(iter(own))} if own else {})))
+                found = search(
+                    i + 1, dict(where, **{res_uuid: host}), dict(reserved, **({host: next(iter(own))} if own else {}))
+                )
                 if found:
                     return found
             return None
 
         found = search(0, self._where(skip=servers), dict(self.reserved))
         if found is None:
-            raise ApiError(409, "no placement of plan %s on hosts %s satisfies its groups"
-                           % (plan["name"], ", ".join(self.hosts)))
+            raise ApiError(
+                409, "no placement of plan %s on hosts %s satisfies its groups" % (plan["name"], ", ".join(self.hosts))
+            )
         where, self.reserved = found
         for res_uuid in servers:
             self._record(plan, res_uuid, where[res_uuid])
@@ -288,8 +315,7 @@ class State:
         if placement is None:
             return
         host = placement["location"]
-        if host in self.reserved and not any(p["location"] == host
-                                             for p in self.placements.values()):
+        if host in self.reserved and not any(p["location"] == host for p in self.placements.values()):
             del self.reserved[host]
 
     def find_placement(self, ident):
@@ -318,8 +344,7 @@ class State:
     # -- groups ----------------------------------------------------------------------------
 
     def find_group(self, ident):
-        group = self.groups.get(ident) or next(
-            (g for g in self.groups.values() if g["name"] == ident), None)
+        group = self.groups.get(ident) or next((g for g in self.groups.values() if g["name"] == ident), None)
         if group is None:
             raise ApiError(404, "group %s not found" % ident)
         return group
@@ -332,8 +357,7 @@ class State:
             raise ApiError(400, "group type must be one of %s" % ", ".join(GROUP_TYPES))
         if any(g["name"] == name for g in self.groups.values()):
             raise ApiError(409, "group %s already exists" % name)
-        group = {"id": _new_id(), "name": name, "type": kind,
-                 "description": body.get("description", ""), "members": []}
+        group = {"id": _new_id(), "name": name, "type": kind, "description": body.get("description", ""), "members": []}
         self.groups[group["id"]] = group
         return group
 
@@ -367,8 +391,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _error(self, code, explanation):
         title = TITLES.get(code, "Error")
-        self._send(code, {"title": title, "explanation": explanation, "code": code,
-                          "error": {"message": explanation, "type": title.replace(" ", "")}})
+        self._send(
+            code,
+            {
+                "title": title,
+                "explanation": explanation,
+                "code": code,
+                "error": {"message": explanation, "type": title.replace(" ", "")},
+            },
+        )
 
     def _body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -406,14 +437,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not (path == "/v1" or path.startswith("/v1/")):
             return self._error(404, "no such resource: %s" % path)
         if mode == "unauthorized" or not self.headers.get("X-Auth-Token"):
-            return self._send(401, text="401 Unauthorized\n\nThis server could not verify that "
-                                        "you are authorized to access the document you requested.")
+            return self._send(
+                401,
+                text="401 Unauthorized\n\nThis server could not verify that "
+                "you are authorized to access the document you requested.",
+            )
         if mode == "error500":
             return self._error(500, "valet-api emulator: injected internal error")
         try:
             with emu.lock:
-                code, payload = self._route(emu.state, self.command, path[3:].strip("/").split("/"),
-                                            body or {})
+                code, payload = self._route(emu.state, self.command, path[3:].strip("/").split("/"), body or {})
         except ApiError as exc:
             return self._error(exc.code, exc.explanation)
         self._send(code, payload)
@@ -423,8 +456,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if head == "status" and not rest:
             if method in ("GET", "HEAD"):
                 return (200 if method == "GET" else 204), (
-                    {"status": {"valet-api": "ok", "plans": len(st.plans)}}
-                    if method == "GET" else None)
+                    {"status": {"valet-api": "ok", "plans": len(st.plans)}} if method == "GET" else None
+                )
         elif head == "plans":
             if not rest:
                 if method == "GET":
@@ -454,8 +487,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._groups(st, method, rest, body)
         elif head == "" and method == "GET":
             return 200, {"version": "v1"}
-        raise ApiError(405 if head in ("status", "plans", "placements") else 404,
-                       "%s /v1/%s is not supported" % (method, "/".join(parts)))
+        raise ApiError(
+            405 if head in ("status", "plans", "placements") else 404,
+            "%s /v1/%s is not supported" % (method, "/".join(parts)),
+        )
 
     @staticmethod
     def _groups(st, method, rest, body):
@@ -509,11 +544,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # What valet-api holds: its hosts, where it placed whom, the reserved hosts.
             with emu.lock:
                 st = emu.state
-                return self._send(200, {
-                    "hosts": st.hosts, "reserved": st.reserved,
-                    "placements": {u: {"name": p["name"], "location": p["location"],
-                                       "resource_id": p["resource_id"]}
-                                   for u, p in st.placements.items()}})
+                return self._send(
+                    200,
+                    {
+                        "hosts": st.hosts,
+                        "reserved": st.reserved,
+                        "placements": {
+                            u: {"name": p["name"], "location": p["location"], "resource_id": p["resource_id"]}
+                            for u, p in st.placements.items()
+                        },
+                    },
+                )
         if path == "/_emulator/fault" and self.command == "POST":
             try:
                 emu.set_fault((body or {}).get("mode", "none"), (body or {}).get("delay", 0))
@@ -571,15 +612,13 @@ class ValetApiEmulator:
         self.fault = (mode, float(delay or 0))
 
     def versions(self):
-        return {"versions": [{"id": "v1.0", "status": "CURRENT",
-                              "links": [{"rel": "self", "href": self.url + "/"}]}]}
+        return {"versions": [{"id": "v1.0", "status": "CURRENT", "links": [{"rel": "self", "href": self.url + "/"}]}]}
 
     def start(self):
         self._server = _Server((self.host, self.port), Handler)
         self._server.emulator = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="valet-api-emulator")
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="valet-api-emulator")
         self._thread.start()
         return self
 
@@ -601,12 +640,10 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--log", help="append an access log to this file")
-    parser.add_argument("--hosts", default="",
-                        help="comma-separated compute host names: stacks are then planned whole")
+    parser.add_argument("--hosts", default="", help="comma-separated compute host names: stacks are then planned whole")
     args = parser.parse_args(argv)
     log = open(args.log, "a") if args.log else None
-    emu = ValetApiEmulator(args.host, args.port, log_file=log,
-                           hosts=[h for h in args.hosts.split(",") if h])
+    emu = ValetApiEmulator(args.host, args.port, log_file=log, hosts=[h for h in args.hosts.split(",") if h])
     emu.start()
     sys.stdout.write("valet-api emulator listening on %s\n" % emu.url)
     sys.stdout.flush()

@@ -34,8 +34,20 @@ import os
 from ansible.plugins.callback import CallbackBase
 
 CONTROLLER_ONLY = {
-    'assert', 'fail', 'debug', 'set_fact', 'group_by', 'add_host', 'meta', 'include_tasks',
-    'import_tasks', 'include_role', 'import_role', 'include_vars', 'validate_argument_spec', 'set_stats',
+    'assert',
+    'fail',
+    'debug',
+    'set_fact',
+    'group_by',
+    'add_host',
+    'meta',
+    'include_tasks',
+    'import_tasks',
+    'include_role',
+    'import_role',
+    'include_vars',
+    'validate_argument_spec',
+    'set_stats',
 }
 
 
@@ -50,9 +62,20 @@ class CallbackModule(CallbackBase):
         self.hosts = {}
 
     def _host(self, name):
-        return self.hosts.setdefault(name, {'tasks': 0, 'skipped': 0, 'changed': 0, 'failed': 0,
-                                            'modules': 0, 'delegated': 0, 'keystone_tasks': 0,
-                                            'keystone_modules': 0, 'invocations': []})
+        return self.hosts.setdefault(
+            name,
+            {
+                'tasks': 0,
+                'skipped': 0,
+                'changed': 0,
+                'failed': 0,
+                'modules': 0,
+                'delegated': 0,
+                'keystone_tasks': 0,
+                'keystone_modules': 0,
+                'invocations': [],
+            },
+        )
 
     def _count(self, result, failed=False):
         counts = self._host(result._host.get_name())

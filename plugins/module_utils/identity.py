@@ -25,6 +25,7 @@ try:
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3 as ks_v3
     from keystoneclient.v3 import client as kc_v3
+
     HAS_KEYSTONE = True
     KEYSTONE_IMPORT_ERROR = None
 except ImportError:
@@ -34,6 +35,7 @@ except ImportError:
 
 try:
     import yaml
+
     HAS_YAML = True
 except ImportError:
     HAS_YAML = False
@@ -52,18 +54,21 @@ CLOUDS_YAML_PATHS = (
 def identity_argument_spec():
     """The connection options every module of the collection takes."""
     return dict(
-        auth=dict(type="dict", no_log=False, options=dict(
-            auth_url=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            project_name=dict(type="str"),
-            user_domain_name=dict(type="str"),
-            project_domain_name=dict(type="str"),
-        )),
+        auth=dict(
+            type="dict",
+            no_log=False,
+            options=dict(
+                auth_url=dict(type="str"),
+                username=dict(type="str"),
+                password=dict(type="str", no_log=True),
+                project_name=dict(type="str"),
+                user_domain_name=dict(type="str"),
+                project_domain_name=dict(type="str"),
+            ),
+        ),
         cloud=dict(type="str"),
         region_name=dict(type="str"),
-        interface=dict(type="str", choices=["public", "internal", "admin"],
-                       aliases=["endpoint_type"]),
+        interface=dict(type="str", choices=["public", "internal", "admin"], aliases=["endpoint_type"]),
         validate_certs=dict(type="bool", aliases=["verify"]),
         ca_cert=dict(type="str", aliases=["cacert"]),
         api_timeout=dict(type="int"),
@@ -121,8 +126,9 @@ class IdentityModule:
         path, searched = find_clouds_yaml()
         name = self.params["cloud"]
         if path is None:
-            self.fail_json(msg="cloud '%s' requested but no clouds.yaml found; searched: %s"
-                               % (name, ", ".join(searched)))
+            self.fail_json(
+                msg="cloud '%s' requested but no clouds.yaml found; searched: %s" % (name, ", ".join(searched))
+            )
         try:
             with open(path) as f:
                 data = yaml.safe_load(f) or {}
@@ -130,8 +136,9 @@ class IdentityModule:
             self.fail_json(msg="cannot read %s: %s" % (path, e))
         clouds = data.get("clouds") or {}
         if name not in clouds:
-            self.fail_json(msg="cloud '%s' not found in %s (it defines: %s)"
-                               % (name, path, ", ".join(sorted(clouds)) or "nothing"))
+            self.fail_json(
+                msg="cloud '%s' not found in %s (it defines: %s)" % (name, path, ", ".join(sorted(clouds)) or "nothing")
+            )
         return clouds[name] or {}, path
 
     def _connection_settings(self):
@@ -148,13 +155,16 @@ class IdentityModule:
         for key, value in (self.params["auth"] or {}).items():
             if value is not None:
                 settings["auth"][key] = value
-        for key, param in (("region_name", "region_name"), ("verify", "validate_certs"),
-                           ("cacert", "ca_cert"), ("interface", "interface")):
+        for key, param in (
+            ("region_name", "region_name"),
+            ("verify", "validate_certs"),
+            ("cacert", "ca_cert"),
+            ("interface", "interface"),
+        ):
             if self.params[param] is not None:
                 settings[key] = self.params[param]
         settings["interface"] = settings["interface"] or "public"
-        missing = [k for k in ("auth_url", "username", "password", "project_name")
-                   if not settings["auth"].get(k)]
+        missing = [k for k in ("auth_url", "username", "password", "project_name") if not settings["auth"].get(k)]
         if missing:
             self.fail_json(msg="missing auth settings %s (from %s)" % (", ".join(missing), source))
         return settings
@@ -180,9 +190,9 @@ class IdentityModule:
         self.region_name = settings["region_name"]
         # A Keystone behind uwsgi or a load balancer may drop a connection while it restarts
         # a worker: retry connection errors (never HTTP errors) a few times, with back-off.
-        self.session = ks_session.Session(auth=plugin, verify=verify,
-                                          timeout=self.params["api_timeout"],
-                                          connect_retries=CONNECT_RETRIES)
+        self.session = ks_session.Session(
+            auth=plugin, verify=verify, timeout=self.params["api_timeout"], connect_retries=CONNECT_RETRIES
+        )
         # No region for Keystone itself: identity is global and region_name
         # names the region of the endpoints the module manages.
         self.client = kc_v3.Client(session=self.session, interface=settings["interface"])
@@ -193,11 +203,12 @@ class IdentityModule:
         This is how ``update_password: always`` stays idempotent: Keystone
         never shows a password, but it will tell us if one is right.
         """
-        plugin = ks_v3.Password(auth_url=self.auth_url, username=username, password=password,
-                                user_domain_id=user_domain_id)
-        probe = ks_session.Session(auth=plugin, verify=self.verify,
-                                   timeout=self.params["api_timeout"],
-                                   connect_retries=CONNECT_RETRIES)
+        plugin = ks_v3.Password(
+            auth_url=self.auth_url, username=username, password=password, user_domain_id=user_domain_id
+        )
+        probe = ks_session.Session(
+            auth=plugin, verify=self.verify, timeout=self.params["api_timeout"], connect_retries=CONNECT_RETRIES
+        )
         try:
             probe.get_token()
             return True
@@ -210,8 +221,9 @@ class IdentityModule:
 
     def __call__(self):
         if not HAS_KEYSTONE:
-            self.fail_json(msg=missing_required_lib("python-keystoneclient and keystoneauth1"),
-                           exception=KEYSTONE_IMPORT_ERROR)
+            self.fail_json(
+                msg=missing_required_lib("python-keystoneclient and keystoneauth1"), exception=KEYSTONE_IMPORT_ERROR
+            )
         try:
             self._build_client()
             self.run()

@@ -87,14 +87,14 @@ class Entry:
     """One assignment: lines[start:end] (first line plus continuation lines)."""
 
     def __init__(self, section, key, start, end, prefix, raw_value, trail, value):
-        self.section = section      # the Section it belongs to
+        self.section = section  # the Section it belongs to
         self.key = key
         self.start = start
         self.end = end
-        self.prefix = prefix        # "key = " exactly as written
+        self.prefix = prefix  # "key = " exactly as written
         self.raw_value = raw_value  # value text as written, may span lines
-        self.trail = trail          # trailing blanks and the final line ending
-        self.value = value          # the value as oslo.config reads it
+        self.trail = trail  # trailing blanks and the final line ending
+        self.value = value  # the value as oslo.config reads it
 
     def members(self):
         return list_members(self.raw_value)
@@ -103,8 +103,8 @@ class Entry:
 class Section:
     def __init__(self, name, header):
         self.name = name
-        self.header = header        # line index of "[name]"
-        self.end = header + 1       # exclusive end of the body
+        self.header = header  # line index of "[name]"
+        self.end = header + 1  # exclusive end of the body
         self.entries = []
 
 
@@ -135,7 +135,7 @@ class IniDocument:
     def parse(self):
         self.sections = []
         current = None
-        entry_lines = None   # [start, key, section] of the assignment being read
+        entry_lines = None  # [start, key, section] of the assignment being read
         entries = []
 
         def flush(end):
@@ -185,7 +185,7 @@ class IniDocument:
     def _make_entry(self, section, key, start, end):
         raw = ''.join(self.lines[start:end])
         first = self.lines[start]
-        first_content = first[:len(first) - len(_eol_of(first))]
+        first_content = first[: len(first) - len(_eol_of(first))]
         sep = re.search('[=:]', first_content).start()
         value_at = sep + 1
         while value_at < len(first_content) and first_content[value_at] in ' \t':
@@ -195,7 +195,7 @@ class IniDocument:
         # oslo: first line value stripped and unquoted, continuation lines
         # left-stripped, joined with newlines.
         parts = [ln.rstrip() for ln in self.lines[start:end]]
-        head = parts[0][sep + 1:].strip()
+        head = parts[0][sep + 1 :].strip()
         if head and head[0] == head[-1] and head.startswith(('"', "'")):
             head = head[1:-1]
         value = '\n'.join([head] + [p.lstrip() for p in parts[1:]])
@@ -247,7 +247,7 @@ class IniDocument:
             # The file had no trailing newline: the line we follow gets one and
             # our last line goes without, so removing ours restores the bytes.
             self.lines[-1] += self.eol()
-            new_lines[-1] = new_lines[-1][:len(new_lines[-1]) - len(_eol_of(new_lines[-1]))]
+            new_lines[-1] = new_lines[-1][: len(new_lines[-1]) - len(_eol_of(new_lines[-1]))]
         self.lines[at:at] = new_lines
         self.parse()
 
@@ -258,7 +258,7 @@ class IniDocument:
         del self.lines[start:end]
         if dropped_eol and self.lines:
             last = self.lines[-1]
-            self.lines[-1] = last[:len(last) - len(_eol_of(last))]
+            self.lines[-1] = last[: len(last) - len(_eol_of(last))]
         self.parse()
 
     @staticmethod
@@ -298,10 +298,11 @@ def validate(params):
         raise IniError('state must be one of %s' % ', '.join(STATES))
     if not section or any(c in section for c in '\r\n') or section != section.strip():
         raise IniError('section must be a non-empty name without newlines or surrounding blanks')
-    if (not option or option != option.strip() or any(c in option for c in '=:\r\n')
-            or option[0] in '[#;'):
-        raise IniError("option must be a non-empty name without '=', ':', newlines "
-                       "or surrounding blanks, not starting with '[', '#' or ';'")
+    if not option or option != option.strip() or any(c in option for c in '=:\r\n') or option[0] in '[#;':
+        raise IniError(
+            "option must be a non-empty name without '=', ':', newlines "
+            "or surrounding blanks, not starting with '[', '#' or ';'"
+        )
     if params.get('position') is not None and kind != 'list':
         raise IniError('position is only valid with kind=list')
     if params.get('position') not in (None,) + POSITIONS:
@@ -346,8 +347,10 @@ def load_ledger(ledger_path):
     if not isinstance(data, dict) or not isinstance(data.get('files'), dict):
         raise IniError('%s: not an INI ledger' % ledger_path)
     if data.get('version') != LEDGER_VERSION:
-        raise IniError('%s: ledger version %r, this collection reads version %d only'
-                       % (ledger_path, data.get('version'), LEDGER_VERSION))
+        raise IniError(
+            '%s: ledger version %r, this collection reads version %d only'
+            % (ledger_path, data.get('version'), LEDGER_VERSION)
+        )
     return data
 
 
@@ -379,7 +382,7 @@ class Result:
         self.changed = changed
         self.msg = msg
         self.previous = previous
-        self.ledger = ledger   # the file's ledger after the change
+        self.ledger = ledger  # the file's ledger after the change
 
 
 def _option_key(section, option):
@@ -464,14 +467,14 @@ def _join_member(raw, member):
     removing ours (with the separator in front of it) gives the operator's comma back.
     """
     body = raw.rstrip()
-    tail = raw[len(body):]
+    tail = raw[len(body) :]
     if not body:
         return member + tail
     seps = _SEP_RE.findall(body)
     if body.endswith(','):
         final = seps[-1]
         sep = seps[-2] if len(seps) > 1 else final
-        return body[:len(body) - len(final)] + sep + member + final + tail
+        return body[: len(body) - len(final)] + sep + member + final + tail
     sep = seps[-1] if seps else ','
     return body + sep + member + tail
 
@@ -520,7 +523,7 @@ def _insert_member(raw, index, member):
     out = ''
     for pos, tok in enumerate(tokens):
         if pos == index:
-            lead = tok[:len(tok) - len(tok.lstrip())]
+            lead = tok[: len(tok) - len(tok.lstrip())]
             out += lead + member + sep + tok.lstrip()
         else:
             out += tok
@@ -534,8 +537,7 @@ def _list_present(doc, section, option, value, position, default, file_record):
     entries = doc.entries_of(section, option)
     if not entries:
         members = [d for d in (default or []) if d != value] + [value]
-        file_record['options'][key] = {'kind': 'list', 'created': True, 'defaults': list(default or []),
-                                       'ours': value}
+        file_record['options'][key] = {'kind': 'list', 'created': True, 'defaults': list(default or []), 'ours': value}
         _add_to_section(doc, section, [doc.new_line(option, ','.join(members))], file_record)
         return True, 'option added', None
     entry = entries[-1]
@@ -547,8 +549,7 @@ def _list_present(doc, section, option, value, position, default, file_record):
         return False, 'already a member', previous
     record = file_record['options'].get(key)
     if record is None or record.get('kind') != 'list':
-        record = {'kind': 'list', 'created': False, 'before': entry.raw_value, 'ours': value,
-                  'moved_from': idx}
+        record = {'kind': 'list', 'created': False, 'before': entry.raw_value, 'ours': value, 'moved_from': idx}
     raw = entry.raw_value
     if idx is not None:
         raw = _drop_member(raw, idx)
@@ -666,8 +667,7 @@ def _sweep_once(doc, file_record):
             continue
         sec = empty[0]
         start = sec.header
-        if (file_record['sections'][name].get('blank_before') and start > 0
-                and not doc.lines[start - 1].strip()):
+        if file_record['sections'][name].get('blank_before') and start > 0 and not doc.lines[start - 1].strip():
             start -= 1
         doc.delete_lines(start, sec.end)
         del file_record['sections'][name]
@@ -697,8 +697,9 @@ def apply_change(text, path, params, file_ledger=None):
             out = _scalar_absent(doc, section, option, value, file_record)
     elif kind == 'list':
         if state == 'present':
-            out = _list_present(doc, section, option, value, params.get('position') or 'any',
-                                params.get('default'), file_record)
+            out = _list_present(
+                doc, section, option, value, params.get('position') or 'any', params.get('default'), file_record
+            )
         else:
             out = _list_absent(doc, section, option, value, file_record)
     else:
@@ -761,9 +762,16 @@ def apply_changes(text, path, edits, file_ledger=None):
     for params in edits:
         res = apply_change(text, path, params, ledger)
         text, ledger = res.text, res.ledger
-        results.append(dict(section=params['section'], option=params['option'],
-                            state=params.get('state') or 'present', changed=res.changed,
-                            msg=res.msg, previous=res.previous))
+        results.append(
+            dict(
+                section=params['section'],
+                option=params['option'],
+                state=params.get('state') or 'present',
+                changed=res.changed,
+                msg=res.msg,
+                previous=res.previous,
+            )
+        )
     return text, ledger if ledger is not None else empty_file_ledger(), results
 
 
@@ -786,8 +794,7 @@ def option_values(text, path, section, option):
 
 # Options whose values hold credentials in OpenStack files: masked in every
 # diff, whoever asked, since the diff carries the whole file.
-SENSITIVE_KEY_RE = re.compile(r'(password|passwd|secret|token|(^|_)key$|connection|transport_url)',
-                              re.IGNORECASE)
+SENSITIVE_KEY_RE = re.compile(r'(password|passwd|secret|token|(^|_)key$|connection|transport_url)', re.IGNORECASE)
 
 
 def redact(text, path):
@@ -796,7 +803,7 @@ def redact(text, path):
     lines = doc.lines
     for entry in reversed(doc.entries):
         if entry.raw_value and SENSITIVE_KEY_RE.search(entry.key):
-            lines[entry.start:entry.end] = split_lines(entry.prefix + MASK + entry.trail)
+            lines[entry.start : entry.end] = split_lines(entry.prefix + MASK + entry.trail)
     return ''.join(lines)
 
 

@@ -27,8 +27,7 @@ from ansible_collections.valet.openstack.plugins.module_utils.valet_probe_servic
 
 # heat-engine logs its whole resource registry ("Registered: ...") when an engine worker
 # starts; nova-scheduler logs "Starting scheduler node" after its filters loaded.
-START_LINE = {'heat': re.compile(r'Registered: '),
-              'nova': re.compile(r'Starting scheduler node')}
+START_LINE = {'heat': re.compile(r'Registered: '), 'nova': re.compile(r'Starting scheduler node')}
 REGISTERED_LINE = re.compile(r'Registered: .*' + re.escape(HEAT_RESOURCE) + r'\b')
 # Logged by valet_os.heat.convergence when heat-engine loads it at start.
 HOOK_LINE = re.compile(r'valet: convergence hook active in Heat')
@@ -107,8 +106,14 @@ def scan_log(path, offset, component):
         f.seek(0 if rotated else offset)
         text = f.read().decode('utf-8', 'replace')
     lines = list(enumerate(text.splitlines(), 1))
-    result = {'offending': None, 'started': False, 'registered': False, 'hooked': False,
-              'rotated': rotated, 'lines': len(lines)}
+    result = {
+        'offending': None,
+        'started': False,
+        'registered': False,
+        'hooked': False,
+        'rotated': rotated,
+        'lines': len(lines),
+    }
     for _number, line in lines:
         if START_LINE[component].search(line):
             result['started'] = True
@@ -122,8 +127,7 @@ def scan_log(path, offset, component):
         mention = [(n, line) for n, line in record if VALET_MENTION.search(line)]
         if mention:
             number, line = mention[0]
-            result['offending'] = 'line %d after byte %d: %s' % (
-                number, 0 if rotated else offset, line.strip()[:400])
+            result['offending'] = 'line %d after byte %d: %s' % (number, 0 if rotated else offset, line.strip()[:400])
             break
     return result
 
@@ -153,15 +157,25 @@ def watch_service(params, info_logged):
         time.sleep(1)
 
     name, timeout = params['service_name'], params['settle_timeout']
-    checks = [_check('process', pids, '%s running as pid %s' % (name, ', '.join(map(str, pids))) if pids
-                     else 'no process named %s in /proc after %ss' % (name, timeout))]
+    checks = [
+        _check(
+            'process',
+            pids,
+            '%s running as pid %s' % (name, ', '.join(map(str, pids)))
+            if pids
+            else 'no process named %s in /proc after %ss' % (name, timeout),
+        )
+    ]
     if not log_file:
         return checks + [_check('log_errors', True, 'log checks skipped (log_file empty)')]
     if log is None:
         return checks + [_check('log_errors', False, '%s does not exist' % log_file)]
     where = '%s since byte %d (%d lines%s)' % (
-        log_file, 0 if log['rotated'] else params['log_offset'], log['lines'],
-        ', the file is shorter than log_offset: rotated?' if log['rotated'] else '')
+        log_file,
+        0 if log['rotated'] else params['log_offset'],
+        log['lines'],
+        ', the file is shorter than log_offset: rotated?' if log['rotated'] else '',
+    )
     if log['offending']:
         checks.append(_check('log_errors', False, '%s: %s' % (log_file, log['offending'])))
     else:
@@ -169,8 +183,13 @@ def watch_service(params, info_logged):
     start = START_LINE[component].pattern
     if not want_start:
         why = 'off in the config' if info_logged is False else 'set by log_config_append'
-        checks.append(_check('log_started', True, 'start line "%s" not awaited: INFO for %s is %s' % (
-            start, START_LOGGER[component], why)))
+        checks.append(
+            _check(
+                'log_started',
+                True,
+                'start line "%s" not awaited: INFO for %s is %s' % (start, START_LOGGER[component], why),
+            )
+        )
     elif log['started']:
         checks.append(_check('log_started', True, 'start line "%s" found in %s' % (start, where)))
     else:
@@ -178,15 +197,30 @@ def watch_service(params, info_logged):
     if component != 'heat':
         return checks
     if not log['started']:
-        return checks + [_check('log_registered', True, 'Heat logged no "Registered:" line at the configured level: '
-                                                        'registration not visible in %s' % where)]
+        return checks + [
+            _check(
+                'log_registered',
+                True,
+                'Heat logged no "Registered:" line at the configured level: registration not visible in %s' % where,
+            )
+        ]
     # heat-engine logged its registry at INFO, so ours must be in it (or not, if absent)
     present = params['expect'] == 'present'
-    checks.append(_check('log_registered', log['registered'] == present, '%s registration %s in %s' % (
-        HEAT_RESOURCE, 'logged' if log['registered'] else 'not logged', where)))
+    checks.append(
+        _check(
+            'log_registered',
+            log['registered'] == present,
+            '%s registration %s in %s' % (HEAT_RESOURCE, 'logged' if log['registered'] else 'not logged', where),
+        )
+    )
     # The running engine (not only the probe) installed the convergence hook at start.
-    checks.append(_check('log_convergence_hook', log['hooked'] == present, 'line "%s" %s in %s' % (
-        HOOK_LINE.pattern, 'logged' if log['hooked'] else 'not logged', where)))
+    checks.append(
+        _check(
+            'log_convergence_hook',
+            log['hooked'] == present,
+            'line "%s" %s in %s' % (HOOK_LINE.pattern, 'logged' if log['hooked'] else 'not logged', where),
+        )
+    )
     return checks
 
 
@@ -214,8 +248,11 @@ def _process_start(pid, proc='/proc'):
 def _config_files(config_file):
     """The files the probe loads: the config file and the *.conf of <config_file>.d."""
     directory = config_file + '.d'
-    extra = sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                   if name.endswith('.conf')) if os.path.isdir(directory) else []
+    extra = (
+        sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.endswith('.conf'))
+        if os.path.isdir(directory)
+        else []
+    )
     return [config_file] + extra
 
 
@@ -234,8 +271,13 @@ def fingerprint(params):
                 digest.update(hashlib.sha256(f.read()).hexdigest().encode('ascii'))
     except OSError:
         return None
-    state = {'format': PROOF_FORMAT, 'component': params['component'], 'python': params['python'],
-             'config': digest.hexdigest(), 'processes': [[pid, _process_start(pid)] for pid in pids]}
+    state = {
+        'format': PROOF_FORMAT,
+        'component': params['component'],
+        'python': params['python'],
+        'config': digest.hexdigest(),
+        'processes': [[pid, _process_start(pid)] for pid in pids],
+    }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode('utf-8')).hexdigest()
 
 

@@ -40,8 +40,11 @@ START_LOGGER = {'heat': 'heat.engine.environment', 'nova': 'nova.service'}
 # Set on Stack._converge_create_or_update by valet_os.heat.convergence when it wraps it.
 HOOK_ATTR = '_valet_convergence_hook'
 # A log line or loader warning about Valet (here: the warnings worth reporting).
-VALET_MENTION = re.compile(r'valet|GroupAssignment|SchedulerHostFilterNotFound|plugin_dirs'
-                           r'|Failed to import', re.IGNORECASE)
+VALET_MENTION = re.compile(
+    r'valet|GroupAssignment|SchedulerHostFilterNotFound|plugin_dirs'
+    r'|Failed to import',
+    re.IGNORECASE,
+)
 
 
 class _Collector(logging.Handler):
@@ -63,8 +66,7 @@ class _Collector(logging.Handler):
 
 class _Report:
     def __init__(self, component):
-        self.data = {'component': component, 'version': None, 'checks': [],
-                     'info_logged': None}
+        self.data = {'component': component, 'version': None, 'checks': [], 'info_logged': None}
 
     def check(self, name, ok, detail):
         self.data['checks'].append({'name': name, 'ok': bool(ok), 'detail': detail})
@@ -104,6 +106,7 @@ def _class_file(cls):
 
 def _entry_points(group):
     from importlib import metadata
+
     eps = metadata.entry_points()
     if hasattr(eps, 'select'):  # Python 3.10+
         return list(eps.select(group=group))
@@ -112,8 +115,7 @@ def _entry_points(group):
 
 def _load_config(conf, project, prog, config_file):
     dirs = [config_file + '.d'] if os.path.isdir(config_file + '.d') else []
-    conf([], project=project, prog=prog, default_config_files=[config_file],
-         default_config_dirs=dirs)
+    conf([], project=project, prog=prog, default_config_files=[config_file], default_config_dirs=dirs)
 
 
 def probe_heat(args, report, collector):
@@ -121,8 +123,10 @@ def probe_heat(args, report, collector):
     from heat.common import config as heat_config  # noqa: F401  registers heat's options
     from oslo_config import cfg
     from oslo_log import log as oslo_log
+
     try:
         from heat import version
+
         report.data['version'] = version.version_info.version_string()
     except Exception:
         pass
@@ -138,22 +142,26 @@ def probe_heat(args, report, collector):
     hints = cfg.CONF.stack_scheduler_hints
     report.data['convergence_engine'] = cfg.CONF.convergence_engine
     if present:
-        report.check('stack_scheduler_hints', hints is True,
-                     '[DEFAULT] stack_scheduler_hints = %s' % hints)
+        report.check('stack_scheduler_hints', hints is True, '[DEFAULT] stack_scheduler_hints = %s' % hints)
     else:  # the role restores whatever was there before: nothing to demand
-        report.check('stack_scheduler_hints', True,
-                     '[DEFAULT] stack_scheduler_hints = %s (not checked for absent)' % hints)
+        report.check(
+            'stack_scheduler_hints', True, '[DEFAULT] stack_scheduler_hints = %s (not checked for absent)' % hints
+        )
 
     # The same loading heat-engine does at start: entry points, plugin_dirs, environment.d
     from heat.engine import resources
+
     plugin_dirs = list(cfg.CONF.plugin_dirs)
     try:
         resources.initialise()
         env = resources.global_env()
     except Exception as exc:
-        report.check('resource_registry', False,
-                     'Heat failed to load its plugins (plugin_dirs=%s): %s; heat-engine would not start. %s'
-                     % (plugin_dirs, _without_quoted_value(exc), ' | '.join(collector.about_valet())))
+        report.check(
+            'resource_registry',
+            False,
+            'Heat failed to load its plugins (plugin_dirs=%s): %s; heat-engine would not start. %s'
+            % (plugin_dirs, _without_quoted_value(exc), ' | '.join(collector.about_valet())),
+        )
         return False
 
     try:
@@ -183,25 +191,33 @@ def _check_convergence_hook(report, present):
     start, which installs the hook: what is seen here is what heat-engine gets.
     """
     from heat.engine import stack
+
     hooked = getattr(getattr(stack.Stack, '_converge_create_or_update', None), HOOK_ATTR, False)
     engine = 'convergence' if report.data['convergence_engine'] else 'legacy'
     if not present:
-        return report.check('convergence_hook', not hooked, 'Heat %s: convergence hook %s' % (
-            report.data['version'], 'still installed' if hooked else 'not installed'))
+        return report.check(
+            'convergence_hook',
+            not hooked,
+            'Heat %s: convergence hook %s' % (report.data['version'], 'still installed' if hooked else 'not installed'),
+        )
     try:
         from valet_os.heat import convergence
+
         state = convergence.STATUS['state']
     except Exception as exc:
         state = 'valet_os.heat.convergence does not import: %s' % _without_quoted_value(exc)
     if hooked and state == 'active':
-        return report.check('convergence_hook', True, 'Heat %s: convergence hook active (%s engine)'
-                            % (report.data['version'], engine))
+        return report.check(
+            'convergence_hook', True, 'Heat %s: convergence hook active (%s engine)' % (report.data['version'], engine)
+        )
     # Only stacks of the convergence engine need the hook; legacy ones use the lifecycle plugin.
-    return report.check('convergence_hook', engine == 'legacy',
-                        'Heat %s is not supported by the Valet convergence hook (%s): stacks of the '
-                        'convergence engine would get no Valet plan%s' % (
-                            report.data['version'], state,
-                            '' if engine == 'convergence' else '; the legacy engine is used here'))
+    return report.check(
+        'convergence_hook',
+        engine == 'legacy',
+        'Heat %s is not supported by the Valet convergence hook (%s): stacks of the '
+        'convergence engine would get no Valet plan%s'
+        % (report.data['version'], state, '' if engine == 'convergence' else '; the legacy engine is used here'),
+    )
 
 
 def _check_lifecycle(report, present):
@@ -224,41 +240,55 @@ def _check_lifecycle(report, present):
 
     if present:
         if not eps:
-            report.check('lifecycle_plugin', False, 'no entry point %s in group %s (is valet-openstack '
-                         'installed in this Python?)' % (HEAT_EP_NAME, HEAT_EP_GROUP))
+            report.check(
+                'lifecycle_plugin',
+                False,
+                'no entry point %s in group %s (is valet-openstack '
+                'installed in this Python?)' % (HEAT_EP_NAME, HEAT_EP_GROUP),
+            )
         elif problem:
             report.check('lifecycle_plugin', False, problem)
         else:
-            report.check('lifecycle_plugin', cls in used,
-                         '%s = %s; %s by Heat\'s lifecycle_plugin_utils' % (
-                             HEAT_EP_NAME, eps[0].value, 'used' if cls in used else 'NOT used'))
+            report.check(
+                'lifecycle_plugin',
+                cls in used,
+                '%s = %s; %s by Heat\'s lifecycle_plugin_utils'
+                % (HEAT_EP_NAME, eps[0].value, 'used' if cls in used else 'NOT used'),
+            )
     else:
         left = []
         if eps:
             left.append('entry point %s = %s still installed' % (HEAT_EP_NAME, eps[0].value))
         if ours:
             left.append('Heat still uses %s' % ', '.join('%s.%s' % (c.__module__, c.__name__) for c in ours))
-        report.check('lifecycle_plugin', not left,
-                     '; '.join(left) or 'no %s entry point, Heat uses no Valet lifecycle plugin' % HEAT_EP_NAME)
+        report.check(
+            'lifecycle_plugin',
+            not left,
+            '; '.join(left) or 'no %s entry point, Heat uses no Valet lifecycle plugin' % HEAT_EP_NAME,
+        )
 
 
 def probe_nova(args, report, collector):
     present = args['expect'] == 'present'
     import nova.conf
     from nova import config as nova_config
+
     CONF = nova.conf.CONF
     try:
         from nova import version
+
         report.data['version'] = version.version_string()
     except Exception:
         pass
 
     try:
         try:  # what nova-scheduler does, minus the DB and RPC set-up
-            nova_config.parse_args(['nova-scheduler'], default_config_files=[args['config_file']],
-                                   configure_db=False, init_rpc=False)
+            nova_config.parse_args(
+                ['nova-scheduler'], default_config_files=[args['config_file']], configure_db=False, init_rpc=False
+            )
         except TypeError:  # a Nova without those keywords
             from oslo_log import log as oslo_log
+
             oslo_log.register_options(CONF)
             _load_config(CONF, 'nova', 'nova-scheduler', args['config_file'])
     except Exception as exc:
@@ -269,18 +299,26 @@ def probe_nova(args, report, collector):
     available = list(CONF.filter_scheduler.available_filters)
     enabled = list(CONF.filter_scheduler.enabled_filters)
     if present:
-        report.check('available_filters', NOVA_FILTER_PATH in available,
-                     '%s %s available_filters %s' % (
-                         NOVA_FILTER_PATH, 'in' if NOVA_FILTER_PATH in available else 'NOT in', available))
+        report.check(
+            'available_filters',
+            NOVA_FILTER_PATH in available,
+            '%s %s available_filters %s'
+            % (NOVA_FILTER_PATH, 'in' if NOVA_FILTER_PATH in available else 'NOT in', available),
+        )
         last = bool(enabled) and enabled[-1] == NOVA_FILTER_NAME
-        report.check('enabled_filters', last, '%s %s enabled_filters %s' % (
-            NOVA_FILTER_NAME, 'is last in' if last else
-            ('is not last in' if NOVA_FILTER_NAME in enabled else 'NOT in'), enabled))
+        report.check(
+            'enabled_filters',
+            last,
+            '%s %s enabled_filters %s'
+            % (
+                NOVA_FILTER_NAME,
+                'is last in' if last else ('is not last in' if NOVA_FILTER_NAME in enabled else 'NOT in'),
+                enabled,
+            ),
+        )
     else:
-        report.check('available_filters', NOVA_FILTER_PATH not in available,
-                     'available_filters %s' % available)
-        report.check('enabled_filters', NOVA_FILTER_NAME not in enabled,
-                     'enabled_filters %s' % enabled)
+        report.check('available_filters', NOVA_FILTER_PATH not in available, 'available_filters %s' % available)
+        report.check('enabled_filters', NOVA_FILTER_NAME not in enabled, 'enabled_filters %s' % enabled)
 
     _check_filter_handler(report, present, available, enabled)
     return True
@@ -290,33 +328,45 @@ def _check_filter_handler(report, present, available, enabled):
     # nova.scheduler.host_manager.HostManager.__init__ does exactly this; any failure
     # here is a nova-scheduler that dies at start.
     from nova.scheduler import filters
+
     try:
         classes = filters.HostFilterHandler().get_matching_classes(available)
     except Exception as exc:
-        return report.check('filter_handler', False,
-                            'HostFilterHandler cannot load available_filters (nova-scheduler would die): %s'
-                            % _without_quoted_value(exc))
+        return report.check(
+            'filter_handler',
+            False,
+            'HostFilterHandler cannot load available_filters (nova-scheduler would die): %s'
+            % _without_quoted_value(exc),
+        )
     by_name = {cls.__name__: cls for cls in classes}
     unknown = [name for name in enabled if name not in by_name]
     if unknown:
-        return report.check('filter_handler', False,
-                            'SchedulerHostFilterNotFound: %s enabled but not available '
-                            '(nova-scheduler would die)' % ', '.join(unknown))
+        return report.check(
+            'filter_handler',
+            False,
+            'SchedulerHostFilterNotFound: %s enabled but not available (nova-scheduler would die)' % ', '.join(unknown),
+        )
     for name in enabled:
         try:
             by_name[name]()
         except Exception as exc:
-            return report.check('filter_handler', False, 'filter %s fails to initialise: %s'
-                                % (name, _without_quoted_value(exc)))
+            return report.check(
+                'filter_handler', False, 'filter %s fails to initialise: %s' % (name, _without_quoted_value(exc))
+            )
     cls = by_name.get(NOVA_FILTER_NAME)
     if present:
         ok = cls is not None and '%s.%s' % (cls.__module__, cls.__name__) == NOVA_FILTER_PATH
-        detail = ('%s loaded from %s' % (NOVA_FILTER_PATH, sys.modules[cls.__module__].__file__)
-                  if ok else '%s not among the classes Nova loads' % NOVA_FILTER_PATH)
+        detail = (
+            '%s loaded from %s' % (NOVA_FILTER_PATH, sys.modules[cls.__module__].__file__)
+            if ok
+            else '%s not among the classes Nova loads' % NOVA_FILTER_PATH
+        )
     else:
         ok = cls is None
         detail = 'Nova loads %d filter classes, %s' % (
-            len(by_name), 'including %s' % NOVA_FILTER_NAME if cls else 'none of them Valet\'s')
+            len(by_name),
+            'including %s' % NOVA_FILTER_NAME if cls else 'none of them Valet\'s',
+        )
     return report.check('filter_handler', ok, detail + '; all %d enabled filters resolve' % len(enabled))
 
 
@@ -334,8 +384,7 @@ def main(argv):
         else:
             probe_nova(args, report, collector)
     except ImportError as exc:
-        report.check('import', False, '%s cannot import %s code: %s' % (
-            sys.executable, args['component'], exc))
+        report.check('import', False, '%s cannot import %s code: %s' % (sys.executable, args['component'], exc))
     except Exception:
         report.check('probe', False, 'probe crashed: %s' % traceback.format_exc(limit=5))
     sys.stdout = out

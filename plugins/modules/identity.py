@@ -252,11 +252,14 @@ class ValetIdentity(IdentityModule):
         service_name=dict(type="str", default="valet"),
         service_type=dict(type="str", default="valet"),
         service_description=dict(type="str", default="Valet placement optimizer"),
-        endpoints=dict(type="dict", options=dict(
-            public=dict(type="str"),
-            internal=dict(type="str"),
-            admin=dict(type="str"),
-        )),
+        endpoints=dict(
+            type="dict",
+            options=dict(
+                public=dict(type="str"),
+                internal=dict(type="str"),
+                admin=dict(type="str"),
+            ),
+        ),
         endpoint_url=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         update_password=dict(type="str", no_log=False, default="on_create", choices=["always", "on_create"]),
@@ -337,25 +340,25 @@ class ValetIdentity(IdentityModule):
         project_domain = self.domain(p["project_domain"])
         project = first(kc.projects.list(name=p["project_name"], domain=project_domain))
         if project is None:
-            self.fail_json(msg="project '%s' not found in domain '%s': Valet uses the existing service "
-                               "project, create it first or set project_name"
-                               % (p["project_name"], p["project_domain"]))
-        role = first([r for r in kc.roles.list(name=p["role_name"])
-                      if getattr(r, "domain_id", None) is None])
+            self.fail_json(
+                msg="project '%s' not found in domain '%s': Valet uses the existing service "
+                "project, create it first or set project_name" % (p["project_name"], p["project_domain"])
+            )
+        role = first([r for r in kc.roles.list(name=p["role_name"]) if getattr(r, "domain_id", None) is None])
         if role is None:
             self.fail_json(msg="role '%s' not found in Keystone" % p["role_name"])
         try:
             kc.regions.get(self.region_name)
         except ks_exc.NotFound:
             known = ", ".join(sorted(r.id for r in kc.regions.list())) or "none"
-            self.fail_json(msg="region '%s' does not exist in Keystone (known regions: %s); the module "
-                               "does not create regions, set region_name to an existing one"
-                               % (self.region_name, known))
+            self.fail_json(
+                msg="region '%s' does not exist in Keystone (known regions: %s); the module "
+                "does not create regions, set region_name to an existing one" % (self.region_name, known)
+            )
         for other in self.services():
             if other.type == p["service_type"] and other.name != p["service_name"]:
                 template = PLACEMENT_COLLISION if p["service_type"] == "placement" else TYPE_COLLISION
-                self.fail_json(msg=template.format(type=p["service_type"], other=other.name,
-                                                   other_id=other.id))
+                self.fail_json(msg=template.format(type=p["service_type"], other=other.name, other_id=other.id))
 
         before = {"user": None, "service": None, "endpoints": {}}
         after = {"user": None, "service": None, "endpoints": {}}
@@ -369,8 +372,7 @@ class ValetIdentity(IdentityModule):
             changed=self.changed,
             msg="; ".join(self.actions) or "Valet identity already in place",
             user={"id": getattr(user, "id", None), "name": p["user_name"], "domain_id": user_domain.id},
-            service={"id": getattr(service, "id", None), "name": p["service_name"],
-                     "type": p["service_type"]},
+            service={"id": getattr(service, "id", None), "name": p["service_name"], "type": p["service_type"]},
             endpoints=endpoints,
             diff={"before": before, "after": after},
         )
@@ -379,25 +381,29 @@ class ValetIdentity(IdentityModule):
         p = self.params
         kc = self.client
         user = first(kc.users.list(name=p["user_name"], domain=domain))
-        summary = {"name": p["user_name"], "domain": domain.name, "enabled": True,
-                   "default_project": project.name}
+        summary = {"name": p["user_name"], "domain": domain.name, "enabled": True, "default_project": project.name}
         after["user"] = dict(summary)
         if user is None:
             self.change("create user %s" % p["user_name"])
             if not self.check_mode:
-                user = kc.users.create(p["user_name"], domain=domain, password=p["user_password"],
-                                       default_project=project, enabled=True)
+                user = kc.users.create(
+                    p["user_name"], domain=domain, password=p["user_password"], default_project=project, enabled=True
+                )
             return user
 
-        before["user"] = dict(summary, enabled=bool(user.enabled),
-                              default_project=project.name
-                              if getattr(user, "default_project_id", None) == project.id
-                              else getattr(user, "default_project_id", None))
+        before["user"] = dict(
+            summary,
+            enabled=bool(user.enabled),
+            default_project=project.name
+            if getattr(user, "default_project_id", None) == project.id
+            else getattr(user, "default_project_id", None),
+        )
         updates = {}
         if not user.enabled:
             updates["enabled"] = True
         if p["update_password"] == "always" and (
-                not user.enabled or not self.password_works(p["user_name"], p["user_password"], domain.id)):
+            not user.enabled or not self.password_works(p["user_name"], p["user_password"], domain.id)
+        ):
             updates["password"] = p["user_password"]
             # a marker, never the password itself
             after["user"]["password"] = "updated"
@@ -410,8 +416,7 @@ class ValetIdentity(IdentityModule):
     def ensure_assignment(self, user, project, role, before, after):
         p = self.params
         after["user"]["role_on_project"] = "%s on %s" % (role.name, project.name)
-        assigned = user is not None and bool(
-            self.client.role_assignments.list(user=user, project=project, role=role))
+        assigned = user is not None and bool(self.client.role_assignments.list(user=user, project=project, role=role))
         if before["user"] is not None:
             before["user"]["role_on_project"] = after["user"]["role_on_project"] if assigned else None
         if not assigned:
@@ -422,19 +427,27 @@ class ValetIdentity(IdentityModule):
     def ensure_service(self, before, after):
         p = self.params
         kc = self.client
-        wanted = {"name": p["service_name"], "type": p["service_type"],
-                  "description": p["service_description"], "enabled": True}
+        wanted = {
+            "name": p["service_name"],
+            "type": p["service_type"],
+            "description": p["service_description"],
+            "enabled": True,
+        }
         after["service"] = wanted
         service = self.find_service(match_type=False)
         if service is None:
             self.change("create service %s" % p["service_name"])
             if not self.check_mode:
-                service = kc.services.create(p["service_name"], type=p["service_type"],
-                                             description=p["service_description"], enabled=True)
+                service = kc.services.create(
+                    p["service_name"], type=p["service_type"], description=p["service_description"], enabled=True
+                )
             return service
-        current = {"name": service.name, "type": service.type,
-                   "description": getattr(service, "description", None),
-                   "enabled": bool(getattr(service, "enabled", True))}
+        current = {
+            "name": service.name,
+            "type": service.type,
+            "description": getattr(service, "description", None),
+            "enabled": bool(getattr(service, "enabled", True)),
+        }
         before["service"] = current
         updates = dict((k, v) for k, v in wanted.items() if current[k] != v)
         if updates:
@@ -459,8 +472,7 @@ class ValetIdentity(IdentityModule):
             if endpoint is None:
                 self.change("create %s endpoint" % iface)
                 if not self.check_mode:
-                    endpoint = kc.endpoints.create(service, url, interface=iface,
-                                                   region=self.region_name, enabled=True)
+                    endpoint = kc.endpoints.create(service, url, interface=iface, region=self.region_name, enabled=True)
             else:
                 before["endpoints"][iface] = endpoint.url
                 if endpoint.url != url or not endpoint.enabled:
@@ -491,8 +503,7 @@ class ValetIdentity(IdentityModule):
             service_out["id"] = service.id
             before["service"] = {"name": service.name, "type": service.type}
             all_endpoints = kc.endpoints.list(service=service)
-            ours = [e for e in all_endpoints
-                    if self.region_name is None or e.region_id == self.region_name]
+            ours = [e for e in all_endpoints if self.region_name is None or e.region_id == self.region_name]
             others = [e for e in all_endpoints if e not in ours]
             for endpoint in ours:
                 before["endpoints"][endpoint.interface] = endpoint.url
@@ -526,18 +537,22 @@ class ValetIdentity(IdentityModule):
 
         msg = "; ".join(self.actions) or "Valet identity already absent"
         if kept:
-            msg += "; service and user kept: endpoints remain in %s" % ", ".join(
-                after["endpoints_in_other_regions"])
-        self.exit_json(changed=self.changed, msg=msg, user=user_out, service=service_out,
-                       endpoints=result_endpoints, diff={"before": before, "after": after})
+            msg += "; service and user kept: endpoints remain in %s" % ", ".join(after["endpoints_in_other_regions"])
+        self.exit_json(
+            changed=self.changed,
+            msg=msg,
+            user=user_out,
+            service=service_out,
+            endpoints=result_endpoints,
+            diff={"before": before, "after": after},
+        )
 
     def revoke_role(self, user):
         """Revoke our role explicitly, so the removal shows in the output."""
         p = self.params
         kc = self.client
         project = first(kc.projects.list(name=p["project_name"], domain=self.domain(p["project_domain"])))
-        role = first([r for r in kc.roles.list(name=p["role_name"])
-                      if getattr(r, "domain_id", None) is None])
+        role = first([r for r in kc.roles.list(name=p["role_name"]) if getattr(r, "domain_id", None) is None])
         if project is None or role is None:
             return
         if kc.role_assignments.list(user=user, project=project, role=role):

@@ -309,8 +309,9 @@ def main():
             continue
         # Whatever the option holds before or after (ours, the operator's, one restored from the
         # ledger) is a secret too.
-        for item in (option_values(text, path, edit['section'], edit['option'])
-                     + option_values(new_text, path, edit['section'], edit['option'])):
+        for item in option_values(text, path, edit['section'], edit['option']) + option_values(
+            new_text, path, edit['section'], edit['option']
+        ):
             if item:
                 secrets.append(item)
                 module.no_log_values.add(item)
@@ -320,15 +321,23 @@ def main():
     if not existed and changed:
         file_record['file_created'] = True
     # A file we created and that is empty again goes away: it was ours too.
-    remove_file = bool(existed and new_text == '' and file_record.get('file_created')
-                       and not file_record['sections'] and not file_record['options'])
+    remove_file = bool(
+        existed
+        and new_text == ''
+        and file_record.get('file_created')
+        and not file_record['sections']
+        and not file_record['options']
+    )
     out = dict(changed=changed or remove_file, msg=_summary(results), previous=results[0]['previous'], edits=results)
     if remove_file:
         out['msg'] += '; file we created removed'
     if module._diff:
-        out['diff'] = dict(before=mask(redact(text, path), secrets),
-                           after=mask(redact(new_text, path), secrets),
-                           before_header=path, after_header=path)
+        out['diff'] = dict(
+            before=mask(redact(text, path), secrets),
+            after=mask(redact(new_text, path), secrets),
+            before_header=path,
+            after_header=path,
+        )
     if not module.check_mode:
         try:
             if remove_file:

@@ -182,24 +182,39 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
 
 DEFAULTS = {
-    'heat': {'config_file': '/etc/heat/heat.conf', 'service_name': 'heat-engine',
-             'log_file': '/var/log/heat/heat-engine.log'},
-    'nova': {'config_file': '/etc/nova/nova.conf', 'service_name': 'nova-scheduler',
-             'log_file': '/var/log/nova/nova-scheduler.log'},
+    'heat': {
+        'config_file': '/etc/heat/heat.conf',
+        'service_name': 'heat-engine',
+        'log_file': '/var/log/heat/heat-engine.log',
+    },
+    'nova': {
+        'config_file': '/etc/nova/nova.conf',
+        'service_name': 'nova-scheduler',
+        'log_file': '/var/log/nova/nova-scheduler.log',
+    },
 }
 
 
 def run_probe(module, params):
     args = {k: params[k] for k in ('component', 'config_file', 'expect')}
     # The module only reads: no __pycache__ left in plugin_dirs by the imports Heat does for us.
-    rc, out, err = module.run_command([params['python'], '-c', valet_probe.probe_source(), json.dumps(args)],
-                                      environ_update={'PYTHONDONTWRITEBYTECODE': '1'})
+    rc, out, err = module.run_command(
+        [params['python'], '-c', valet_probe.probe_source(), json.dumps(args)],
+        environ_update={'PYTHONDONTWRITEBYTECODE': '1'},
+    )
     try:
         return json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         tail = ' '.join(err.strip().splitlines()[-3:])
-        return {'checks': [{'name': 'probe', 'ok': False,
-                            'detail': '%s exited %d without a report: %s' % (params['python'], rc, tail)}]}
+        return {
+            'checks': [
+                {
+                    'name': 'probe',
+                    'ok': False,
+                    'detail': '%s exited %d without a report: %s' % (params['python'], rc, tail),
+                }
+            ]
+        }
 
 
 def main():
@@ -225,27 +240,48 @@ def main():
 
     result = {'changed': False, 'component': params['component'], 'version': None, 'checks': []}
     proofs = valet_probe.read_proofs(params['proof_cache']) if params['proof_cache'] else {}
-    reusable = (params['proof_cache'] and params['expect'] == 'present' and params['check_process']
-                and not params['log_file'] and os.path.isfile(params['config_file']))
+    reusable = (
+        params['proof_cache']
+        and params['expect'] == 'present'
+        and params['check_process']
+        and not params['log_file']
+        and os.path.isfile(params['config_file'])
+    )
     before = valet_probe.fingerprint(params) if reusable else None
     record = proofs.get(params['component']) or {}
     if before is not None and record.get('fingerprint') == before:
         result['version'] = record.get('version')
-        result['checks'] = [{'name': 'proof', 'ok': True, 'detail': (
-            'proven at %s (%d checks passed with %s\'s own code) and unchanged since: same config files, '
-            'same %s processes; proof_cache %s' % (record.get('proven_at'), record.get('checks', 0),
-                                                   params['component'], params['service_name'],
-                                                   params['proof_cache']))}]
+        result['checks'] = [
+            {
+                'name': 'proof',
+                'ok': True,
+                'detail': (
+                    'proven at %s (%d checks passed with %s\'s own code) and unchanged since: same config files, '
+                    'same %s processes; proof_cache %s'
+                    % (
+                        record.get('proven_at'),
+                        record.get('checks', 0),
+                        params['component'],
+                        params['service_name'],
+                        params['proof_cache'],
+                    )
+                ),
+            }
+        ]
         result['ok'] = True
         result['msg'] = '%s %s: registration proven at %s still holds (nothing it depends on changed)' % (
-            params['component'], result['version'], record.get('proven_at'))
+            params['component'],
+            result['version'],
+            record.get('proven_at'),
+        )
         module.exit_json(**result)
 
     if not os.path.isfile(params['config_file']):
         result['checks'].append({'name': 'config', 'ok': False, 'detail': '%s does not exist' % params['config_file']})
     elif not os.access(params['python'], os.X_OK):
-        result['checks'].append({'name': 'probe', 'ok': False,
-                                 'detail': 'python %s is not an executable' % params['python']})
+        result['checks'].append(
+            {'name': 'probe', 'ok': False, 'detail': 'python %s is not an executable' % params['python']}
+        )
     else:
         report = run_probe(module, params)
         result['version'] = report.get('version')
@@ -258,10 +294,19 @@ def main():
     if failed:
         why = '; '.join('%s: %s' % (c['name'], c['detail']) for c in failed)
         result['msg'] = '%s verification failed (%s, python %s, expect=%s): %s' % (
-            params['component'], params['config_file'], params['python'], params['expect'], why)
+            params['component'],
+            params['config_file'],
+            params['python'],
+            params['expect'],
+            why,
+        )
         module.fail_json(**result)
     result['msg'] = '%s %s: all %d checks passed (expect=%s)' % (
-        params['component'], result['version'], len(result['checks']), params['expect'])
+        params['component'],
+        result['version'],
+        len(result['checks']),
+        params['expect'],
+    )
     if params['proof_cache'] and not module.check_mode:
         remember(params, proofs, result)
     module.exit_json(**result)
@@ -274,8 +319,11 @@ def remember(params, proofs, result):
         proofs.pop(params['component'], None)
     else:
         proofs[params['component']] = {
-            'fingerprint': after, 'version': result['version'], 'checks': len(result['checks']),
-            'proven_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
+            'fingerprint': after,
+            'version': result['version'],
+            'checks': len(result['checks']),
+            'proven_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        }
     valet_probe.write_proofs(params['proof_cache'], proofs)
 
 

@@ -1,4 +1,5 @@
 """Paths and a subprocess runner shared by the artifact tests."""
+
 import subprocess
 import sys
 from pathlib import Path

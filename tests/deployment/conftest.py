@@ -48,8 +48,20 @@ def emulator():
 def wheelhouse(tmp_path_factory):
     """The valet-openstack wheel, as a package index would serve it to OSA's venv build."""
     out = tmp_path_factory.mktemp("wheels")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-         os.path.join(REPO, "files", "valet_os")])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            os.path.join(REPO, "files", "valet_os"),
+        ]
+    )
     return out
 
 

@@ -33,9 +33,15 @@ def run(cmd, env=None, cwd=REPO, ok=True):
 
 
 def ansible_env(**extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0", PATH=BIN + os.pathsep + os.environ["PATH"])
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        PATH=BIN + os.pathsep + os.environ["PATH"],
+    )
     env.update(extra)
     return env
 
@@ -54,8 +60,19 @@ def tool_venv(path, packages):
 
 def pip_install_prefix(spec, prefix, find_links=None):
     """pip install into a venv-like prefix (what OSA's venv build and kolla's image build do)."""
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--ignore-installed",
-           "--disable-pip-version-check", "--prefix", str(prefix)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--ignore-installed",
+        "--disable-pip-version-check",
+        "--prefix",
+        str(prefix),
+    ]
     if find_links:
         cmd += ["--no-index", "--find-links", str(find_links)]
     run(cmd + [spec])
@@ -90,12 +107,26 @@ class Site:
     def run(self, playbook="playbooks/site.yml", extra=None, args=(), ok=True):
         inv = self.tmp / "inventory.json"
         base = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-        inv.write_text(json.dumps({"all": {"hosts": {"localhost": base}, "children": {
-            "heat_engine": {"hosts": {"localhost": {}}}, "nova_scheduler": {"hosts": {"localhost": {}}}}}}))
+        inv.write_text(
+            json.dumps(
+                {
+                    "all": {
+                        "hosts": {"localhost": base},
+                        "children": {
+                            "heat_engine": {"hosts": {"localhost": {}}},
+                            "nova_scheduler": {"hosts": {"localhost": {}}},
+                        },
+                    }
+                }
+            )
+        )
         varsfile = self.tmp / "vars.json"
         varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
-        proc = run([os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile)]
-                   + list(args), env=ansible_env(), ok=ok)
+        proc = run(
+            [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile)] + list(args),
+            env=ansible_env(),
+            ok=ok,
+        )
         return proc.stdout + proc.stderr
 
 

@@ -24,14 +24,44 @@ from deploy_helpers import run
 KOLLA = os.path.join(sys.prefix, "share", "kolla-ansible", "ansible")
 HOST = "ctl1"
 # Groups kolla's group_vars and the nova / heat templates look up.
-GROUPS = ["control", "nova", "nova-api", "nova-scheduler", "nova-conductor", "heat", "heat-api", "heat-engine",
-          "baremetal", "rabbitmq", "memcached", "mariadb", "keystone", "loadbalancer", "placement", "glance",
-          "glance-api", "neutron", "cinder", "redis", "etcd", "opensearch", "prometheus"]
-GLOBALS = {"kolla_base_distro": "debian", "kolla_internal_vip_address": "10.0.0.10", "network_interface": "lo",
-           "api_interface": "lo", "enable_heat": True, "openstack_release": "2025.2"}
+GROUPS = [
+    "control",
+    "nova",
+    "nova-api",
+    "nova-scheduler",
+    "nova-conductor",
+    "heat",
+    "heat-api",
+    "heat-engine",
+    "baremetal",
+    "rabbitmq",
+    "memcached",
+    "mariadb",
+    "keystone",
+    "loadbalancer",
+    "placement",
+    "glance",
+    "glance-api",
+    "neutron",
+    "cinder",
+    "redis",
+    "etcd",
+    "opensearch",
+    "prometheus",
+]
+GLOBALS = {
+    "kolla_base_distro": "debian",
+    "kolla_internal_vip_address": "10.0.0.10",
+    "network_interface": "lo",
+    "api_interface": "lo",
+    "enable_heat": True,
+    "openstack_release": "2025.2",
+}
 # The operator's drop-ins and build config before Valet.
-OPERATOR_NOVA = ("[DEFAULT]\ncpu_allocation_ratio = 4.0\n\n[filter_scheduler]\n"
-                 "enabled_filters = ComputeFilter,ImagePropertiesFilter,AggregateInstanceExtraSpecsFilter\n")
+OPERATOR_NOVA = (
+    "[DEFAULT]\ncpu_allocation_ratio = 4.0\n\n[filter_scheduler]\n"
+    "enabled_filters = ComputeFilter,ImagePropertiesFilter,AggregateInstanceExtraSpecsFilter\n"
+)
 OPERATOR_GLOBAL = "[DEFAULT]\ndebug = False\n"
 OPERATOR_BUILD = "[DEFAULT]\nbase = debian\nnamespace = kolla\n"
 RENDER_PLAYBOOK = """\
@@ -72,8 +102,8 @@ RENDER_PLAYBOOK = """\
 class Kolla:
     def __init__(self, tmp_path):
         self.tmp = tmp_path
-        self.root = tmp_path / "kolla"          # node_config (/etc/kolla)
-        self.config = self.root / "config"      # node_custom_config (/etc/kolla/config)
+        self.root = tmp_path / "kolla"  # node_config (/etc/kolla)
+        self.config = self.root / "config"  # node_custom_config (/etc/kolla/config)
         self.config.mkdir(parents=True)
         (self.root / "globals.yml").write_text(yaml.safe_dump(GLOBALS))
         (self.config / "nova.conf").write_text(OPERATOR_NOVA)
@@ -100,26 +130,43 @@ class Kolla:
         (work / "play.yml").write_text(RENDER_PLAYBOOK.format(host=HOST, kolla=KOLLA, out=self.out))
         for sub in ("nova-scheduler", "heat-engine"):
             (self.out / sub).mkdir(parents=True, exist_ok=True)
-        env = ansible_env(ANSIBLE_ACTION_PLUGINS=os.path.join(KOLLA, "action_plugins"),
-                          ANSIBLE_FILTER_PLUGINS=os.path.join(KOLLA, "filter_plugins"),
-                          ANSIBLE_LIBRARY=os.path.join(KOLLA, "library"),
-                          ANSIBLE_MODULE_UTILS=os.path.join(KOLLA, "module_utils"),
-                          ANSIBLE_CONFIG=str(work / "none.cfg"))
+        env = ansible_env(
+            ANSIBLE_ACTION_PLUGINS=os.path.join(KOLLA, "action_plugins"),
+            ANSIBLE_FILTER_PLUGINS=os.path.join(KOLLA, "filter_plugins"),
+            ANSIBLE_LIBRARY=os.path.join(KOLLA, "library"),
+            ANSIBLE_MODULE_UTILS=os.path.join(KOLLA, "module_utils"),
+            ANSIBLE_CONFIG=str(work / "none.cfg"),
+        )
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-        run([playbook, "-i", str(work / "inventory" / "hosts.ini"),
-             "-e", "@" + str(self.root / "globals.yml"), "-e", "@" + str(work / "passwords.yml"),
-             "-e", "node_config=" + str(self.root), str(work / "play.yml")], env=env, cwd=str(work))
+        run(
+            [
+                playbook,
+                "-i",
+                str(work / "inventory" / "hosts.ini"),
+                "-e",
+                "@" + str(self.root / "globals.yml"),
+                "-e",
+                "@" + str(work / "passwords.yml"),
+                "-e",
+                "node_config=" + str(self.root),
+                str(work / "play.yml"),
+            ],
+            env=env,
+            cwd=str(work),
+        )
         return self.out / "nova-scheduler" / "nova.conf", self.out / "heat-engine" / "heat.conf"
 
 
 def kolla_site(tmp_path, keystone, emulator, kolla):
     site = Site(tmp_path, keystone, emulator, "kolla")
-    site.vars.update({
-        "valet_openstack_kolla_config_dir": str(kolla.config),
-        "valet_openstack_kolla_build_conf": str(kolla.root / "kolla-build.conf"),
-        "valet_openstack_kolla_build_dir": str(kolla.root / "valet-openstack"),
-        "valet_openstack_kolla_venv": str(kolla.image_venv),
-    })
+    site.vars.update(
+        {
+            "valet_openstack_kolla_config_dir": str(kolla.config),
+            "valet_openstack_kolla_build_conf": str(kolla.root / "kolla-build.conf"),
+            "valet_openstack_kolla_build_dir": str(kolla.root / "valet-openstack"),
+            "valet_openstack_kolla_venv": str(kolla.image_venv),
+        }
+    )
     return site
 
 
@@ -145,8 +192,10 @@ def test_kolla_drop_ins_and_image_override(tmp_path, valet_user, emulator, kolla
     own = (kolla.config / "nova" / "nova-scheduler.conf").read_text()
     enabled = "ComputeFilter,ImagePropertiesFilter,AggregateInstanceExtraSpecsFilter,ValetFilter"
     assert "enabled_filters = %s\n" % enabled in own
-    assert "available_filters = nova.scheduler.filters.all_filters\n" \
-           "available_filters = valet_os.nova.valet_filter.ValetFilter\n" in own
+    assert (
+        "available_filters = nova.scheduler.filters.all_filters\n"
+        "available_filters = valet_os.nova.valet_filter.ValetFilter\n" in own
+    )
     # The operator's files keep their bytes where Valet has nothing to say.
     assert (kolla.config / "nova.conf").read_text() == OPERATOR_NOVA
     assert (kolla.config / "global.conf").read_text() == OPERATOR_GLOBAL
@@ -154,8 +203,11 @@ def test_kolla_drop_ins_and_image_override(tmp_path, valet_user, emulator, kolla
     assert build.startswith(OPERATOR_BUILD)
     assert "template_override = %s/valet-openstack/template-override.j2" % kolla.root in build
     for image in ("nova-scheduler", "heat-engine"):
-        assert "[%s-additions-valet-openstack]\ntype = local\nlocation = %s/valet-openstack/valet-openstack\n" % (
-            image, kolla.root) in build
+        assert (
+            "[%s-additions-valet-openstack]\ntype = local\nlocation = %s/valet-openstack/valet-openstack\n"
+            % (image, kolla.root)
+            in build
+        )
     override = (kolla.root / "valet-openstack" / "template-override.j2").read_text()
     assert override.startswith("{% extends parent_template %}")
     for block in ("nova_scheduler_footer", "heat_engine_footer"):
@@ -163,14 +215,30 @@ def test_kolla_drop_ins_and_image_override(tmp_path, valet_user, emulator, kolla
     assert "{{ macros.install_pip(['/additions/valet-openstack']) }}" in override
     # kolla-build itself reads kolla-build.conf, finds the override and renders both Dockerfiles.
     work = tmp_path / "kolla-build"
-    run([os.path.join(kolla_build, "kolla-build"), "--config-file", str(kolla.root / "kolla-build.conf"),
-         "--template-only", "--work-dir", str(work), "^nova-scheduler$", "^heat-engine$"], cwd=str(tmp_path))
+    run(
+        [
+            os.path.join(kolla_build, "kolla-build"),
+            "--config-file",
+            str(kolla.root / "kolla-build.conf"),
+            "--template-only",
+            "--work-dir",
+            str(work),
+            "^nova-scheduler$",
+            "^heat-engine$",
+        ],
+        cwd=str(tmp_path),
+    )
     for image, user in (("nova/nova-scheduler", "nova"), ("heat/heat-engine", "heat")):
         dockerfile = (work / "docker" / image / "Dockerfile").read_text()
         tail = [line for line in dockerfile.splitlines() if line.strip()][-5:]
-        assert tail == ["USER root", "ADD additions-archive /",
-                        "RUN python3 -m pip --no-cache-dir install --upgrade -c /requirements/upper-constraints.txt "
-                        "/additions/valet-openstack \\", "    && rm -rf /additions", "USER " + user], (image, tail)
+        assert tail == [
+            "USER root",
+            "ADD additions-archive /",
+            "RUN python3 -m pip --no-cache-dir install --upgrade -c /requirements/upper-constraints.txt "
+            "/additions/valet-openstack \\",
+            "    && rm -rf /additions",
+            "USER " + user,
+        ], (image, tail)
 
     # The image build: kolla-build archives the addition, the override pip installs it in the venv.
     pip_install_prefix(str(kolla.root / "valet-openstack" / "valet-openstack"), kolla.image_venv)
@@ -181,14 +249,14 @@ def test_kolla_drop_ins_and_image_override(tmp_path, valet_user, emulator, kolla
         assert nova[check][0], (check, nova[check][1])
     assert "'AggregateInstanceExtraSpecsFilter', 'ValetFilter']" in nova["enabled_filters"][1]
     rendered = nova_conf.read_text()
-    assert "cpu_allocation_ratio = 4.0" in rendered          # the operator's nova.conf still applies
-    assert "transport_url = rabbit://" in rendered           # kolla's own template underneath
+    assert "cpu_allocation_ratio = 4.0" in rendered  # the operator's nova.conf still applies
+    assert "transport_url = rabbit://" in rendered  # kolla's own template underneath
 
     heat = probe("heat", heat_conf)
     for check in ("config", "stack_scheduler_hints", "resource_registry", "lifecycle_plugin"):
         assert heat[check][0], (check, heat[check][1])
     assert str(kolla.image_venv / "etc" / "valet_os" / "heat") in heat["resource_registry"][1]
-    assert "/usr/lib/heat" in heat["resource_registry"][1]   # Heat's own dirs kept
+    assert "/usr/lib/heat" in heat["resource_registry"][1]  # Heat's own dirs kept
 
     # Uninstall gives back the operator's bytes; what only Valet created is gone.
     out = site.run(playbook="playbooks/uninstall.yml")
@@ -206,6 +274,8 @@ def test_kolla_refuses_a_later_drop_in_without_valet(tmp_path, valet_user, emula
     raw = site.run(ok=False)
     assert recap(raw)["failed"] == 1
     out = " ".join(raw.split())
-    assert ("%s sets filter_scheduler/enabled_filters without Valet's value, and kolla-ansible reads it after "
-            "Valet's drop-in" % per_host) in out
+    assert (
+        "%s sets filter_scheduler/enabled_filters without Valet's value, and kolla-ansible reads it after "
+        "Valet's drop-in" % per_host
+    ) in out
     assert kolla.snapshot() == before

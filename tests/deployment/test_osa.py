@@ -21,8 +21,9 @@ from deploy_helpers import probe
 from deploy_helpers import recap
 from deploy_helpers import run
 
-VERSION = re.search(r'__version__ = "([^"]+)"',
-                    open(os.path.join(REPO, "files", "valet_os", "valet_os", "__init__.py")).read()).group(1)
+VERSION = re.search(
+    r'__version__ = "([^"]+)"', open(os.path.join(REPO, "files", "valet_os", "valet_os", "__init__.py")).read()
+).group(1)
 
 # The parts of os_nova's and os_heat's templates that Valet depends on, in our words: the
 # enabled filters are the role's default list plus nova_scheduler_extra_filters, plugin_dirs is
@@ -48,10 +49,16 @@ connection = sqlite://
 """
 # os_nova's / os_heat's defaults for the variables the Valet file touches.
 OSA_DEFAULTS = {
-    "nova_scheduler_default_filters": ["ComputeFilter", "AggregateNumInstancesFilter", "AggregateIoOpsFilter",
-                                       "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
-                                       "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
-                                       "NUMATopologyFilter"],
+    "nova_scheduler_default_filters": [
+        "ComputeFilter",
+        "AggregateNumInstancesFilter",
+        "AggregateIoOpsFilter",
+        "ComputeCapabilitiesFilter",
+        "ImagePropertiesFilter",
+        "ServerGroupAntiAffinityFilter",
+        "ServerGroupAffinityFilter",
+        "NUMATopologyFilter",
+    ],
     "nova_scheduler_extra_filters": [],
     "nova_nova_conf_overrides": {},
     "nova_user_pip_packages": [],
@@ -82,8 +89,9 @@ RENDER_PLAYBOOK = """\
         dest: "{{ out }}/pip.json"
 """
 
-OPERATOR_VARS = ("---\n# operator's own file, never touched\n"
-                 "nova_cpu_allocation_ratio: 4.0\ncontainer_cidr: 172.29.236.0/22\n")
+OPERATOR_VARS = (
+    "---\n# operator's own file, never touched\nnova_cpu_allocation_ratio: 4.0\ncontainer_cidr: 172.29.236.0/22\n"
+)
 
 
 class Osa:
@@ -114,13 +122,31 @@ class Osa:
         play[0]["vars"] = defaults
         (work / "play.yml").write_text(yaml.safe_dump(play))
         share = os.path.join(os.path.dirname(renderer), "share", "ansible", "plugins")
-        env = dict(os.environ, ANSIBLE_ACTION_PLUGINS=os.path.join(share, "action"),
-                   ANSIBLE_LIBRARY=os.path.join(share, "modules"), ANSIBLE_CONFIG=str(work / "none.cfg"),
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+        env = dict(
+            os.environ,
+            ANSIBLE_ACTION_PLUGINS=os.path.join(share, "action"),
+            ANSIBLE_LIBRARY=os.path.join(share, "modules"),
+            ANSIBLE_CONFIG=str(work / "none.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCALHOST_WARNING="0",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        )
         extra = [arg for path in self.user_files() for arg in ("-e", "@" + str(path))]
-        run([os.path.join(renderer, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-             "-e", "ansible_python_interpreter=" + os.path.join(renderer, "python"), str(work / "play.yml")] + extra,
-            env=env, cwd=str(work))
+        run(
+            [
+                os.path.join(renderer, "ansible-playbook"),
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "-e",
+                "ansible_python_interpreter=" + os.path.join(renderer, "python"),
+                str(work / "play.yml"),
+            ]
+            + extra,
+            env=env,
+            cwd=str(work),
+        )
         return json.loads((self.out / "pip.json").read_text())
 
 
@@ -152,7 +178,10 @@ def test_osa_plays_install_and_render_valet(tmp_path, valet_user, emulator, osa_
     assert recap(out)["failed"] == 0
     assert VALET_PASSWORD not in out
     assert [p.name for p in osa.user_files()] == [
-        "user_valet_openstack.yml", "user_valet_openstack_secrets.yml", "user_variables.yml"]
+        "user_valet_openstack.yml",
+        "user_valet_openstack_secrets.yml",
+        "user_variables.yml",
+    ]
     assert (osa.deploy / "user_variables.yml").read_bytes() == operator_bytes
     assert oct((osa.deploy / "user_valet_openstack_secrets.yml").stat().st_mode & 0o777) == "0o600"
     written = yaml.safe_load((osa.deploy / "user_valet_openstack.yml").read_text())
@@ -204,23 +233,34 @@ def test_osa_plays_install_and_render_valet(tmp_path, valet_user, emulator, osa_
 def test_osa_refuses_a_second_copy_and_merges_the_operators_values(tmp_path, valet_user, emulator, osa_renderer):
     osa = Osa(tmp_path)
     site = osa_site(tmp_path, valet_user, emulator, osa)
-    clash = OPERATOR_VARS + "nova_nova_conf_overrides:\n  DEFAULT:\n    cpu_allocation_ratio: 8.0\n" \
-                            "nova_scheduler_extra_filters:\n  - AggregateInstanceExtraSpecsFilter\n"
+    clash = (
+        OPERATOR_VARS + "nova_nova_conf_overrides:\n  DEFAULT:\n    cpu_allocation_ratio: 8.0\n"
+        "nova_scheduler_extra_filters:\n  - AggregateInstanceExtraSpecsFilter\n"
+    )
     (osa.deploy / "user_variables.yml").write_text(clash)
     out = site.run(ok=False)
     assert recap(out)["failed"] == 1
-    assert ("%s sets nova_nova_conf_overrides, nova_scheduler_extra_filters, which %s sets too"
-            % (osa.deploy / "user_variables.yml", osa.deploy / "user_valet_openstack.yml")) in " ".join(out.split())
+    assert (
+        "%s sets nova_nova_conf_overrides, nova_scheduler_extra_filters, which %s sets too"
+        % (osa.deploy / "user_variables.yml", osa.deploy / "user_valet_openstack.yml")
+    ) in " ".join(out.split())
     assert "valet_openstack_osa_merge" in out
     assert [p.name for p in osa.user_files()] == ["user_variables.yml"]
 
     # The way out the message names: the operator's values in valet_openstack_osa_merge.
     (osa.deploy / "user_variables.yml").write_text(OPERATOR_VARS)
-    out = site.run(extra={"valet_openstack_osa_merge": {
-        "nova_nova_conf_overrides": {"DEFAULT": {"cpu_allocation_ratio": 8.0},
-                                     "filter_scheduler": {"host_subset_size": 3}},
-        "nova_scheduler_extra_filters": ["AggregateInstanceExtraSpecsFilter"],
-        "heat_plugin_dirs": ["/srv/heat-plugins"]}})
+    out = site.run(
+        extra={
+            "valet_openstack_osa_merge": {
+                "nova_nova_conf_overrides": {
+                    "DEFAULT": {"cpu_allocation_ratio": 8.0},
+                    "filter_scheduler": {"host_subset_size": 3},
+                },
+                "nova_scheduler_extra_filters": ["AggregateInstanceExtraSpecsFilter"],
+                "heat_plugin_dirs": ["/srv/heat-plugins"],
+            }
+        }
+    )
     assert recap(out)["failed"] == 0
     osa.render(osa_renderer)
     nova_conf = (osa.out / "nova.conf").read_text()

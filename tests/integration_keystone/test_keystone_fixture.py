@@ -24,9 +24,16 @@ def test_create_service_user_is_idempotent_and_usable(keystone):
     first = keystone.create_service_user("fixture-probe", "probe-pw-1")
     again = keystone.create_service_user("fixture-probe", "probe-pw-2")
     assert first.id == again.id
-    auth = ks_v3.Password(auth_url=keystone.auth_url, username="fixture-probe", password="probe-pw-2",
-                          user_domain_id="default", project_name="service", project_domain_id="default")
+    auth = ks_v3.Password(
+        auth_url=keystone.auth_url,
+        username="fixture-probe",
+        password="probe-pw-2",
+        user_domain_id="default",
+        project_name="service",
+        project_domain_id="default",
+    )
     assert ks_session.Session(auth=auth).get_token()
     kc = keystone.admin_client()
-    assert [e.url for e in kc.endpoints.list(interface="public")
-            if e.service_id == kc.services.list(type="identity")[0].id] == [keystone.auth_url]
+    assert [
+        e.url for e in kc.endpoints.list(interface="public") if e.service_id == kc.services.list(type="identity")[0].id
+    ] == [keystone.auth_url]

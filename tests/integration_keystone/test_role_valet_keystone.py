@@ -51,15 +51,27 @@ def play(tmp_path, collections_root, extra_vars):
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     (tmp_path / "hosts.ini").write_text(INVENTORY)
     (tmp_path / "vars.json").write_text(json.dumps(extra_vars))
-    env = dict(os.environ,
-               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=collections_root,
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=collections_root,
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+    )
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-         "-i", str(tmp_path / "hosts.ini"), str(tmp_path / "site.yml"),
-         "-e", "@" + str(tmp_path / "vars.json")],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            str(tmp_path / "hosts.ini"),
+            str(tmp_path / "site.yml"),
+            "-e",
+            "@" + str(tmp_path / "vars.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        check=False,
+    )
     try:
         return json.loads(proc.stdout), proc.stdout + proc.stderr
     except ValueError:
@@ -76,8 +88,7 @@ def failure(out):
         res = task["hosts"].get("keystone_admin_host", {})
         if res.get("failed") and not res.get("ignored"):
             # a looped task fails with "One or more items failed": the reasons are per item
-            msgs = [res.get("msg", "")] + [r.get("msg", "") for r in res.get("results", [])
-                                           if r.get("failed")]
+            msgs = [res.get("msg", "")] + [r.get("msg", "") for r in res.get("results", []) if r.get("failed")]
             return task["task"]["name"], "\n".join(msgs)
     return None
 
@@ -96,14 +107,21 @@ def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collectio
     users, services, endpoints = footprint(kc, role_vars)
     assert len(users) == 1 and len(services) == 1
     assert sorted((e.interface, e.url) for e in endpoints) == [
-        ("admin", "http://192.0.2.20:8090/v1"), ("internal", "http://192.0.2.20:8090/v1"),
-        ("public", "http://192.0.2.20:8090/v1")]
+        ("admin", "http://192.0.2.20:8090/v1"),
+        ("internal", "http://192.0.2.20:8090/v1"),
+        ("public", "http://192.0.2.20:8090/v1"),
+    ]
 
     def valet_token():
         # a new plugin each time: a plugin caches its token
-        auth = ks_v3.Password(auth_url=keystone.auth_url, username=role_vars["valet_keystone_user_name"],
-                              password=role_vars["valet_keystone_password"], user_domain_id="default",
-                              project_name="service", project_domain_id="default")
+        auth = ks_v3.Password(
+            auth_url=keystone.auth_url,
+            username=role_vars["valet_keystone_user_name"],
+            password=role_vars["valet_keystone_password"],
+            user_domain_id="default",
+            project_name="service",
+            project_domain_id="default",
+        )
         return ks_session.Session(auth=auth).get_token()
 
     assert valet_token()
@@ -116,8 +134,7 @@ def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collectio
 
     # one override moves only the public endpoint, in place
     ids = {e.interface: e.id for e in endpoints}
-    out, _ = play(tmp_path, collections_root,
-                  dict(role_vars, valet_keystone_public_url="https://valet.example.org/v1"))
+    out, _ = play(tmp_path, collections_root, dict(role_vars, valet_keystone_public_url="https://valet.example.org/v1"))
     assert stats(out)["failures"] == 0, failure(out)
     assert stats(out)["changed"] == 1
     now = {e.interface: (e.id, e.url) for e in footprint(kc, role_vars)[2]}
@@ -133,15 +150,18 @@ def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collectio
         valet_token()
 
 
-@pytest.mark.parametrize("change, variable", [
-    ({"valet_keystone_password": ""}, "valet_keystone_password"),
-    ({"valet_keystone_api_url": "http://192.0.2.20:99999/v1"}, "valet_keystone_api_url"),
-    ({"valet_keystone_api_url": "192.0.2.20:8090/v1"}, "valet_keystone_api_url"),
-    ({"valet_keystone_admin_url": "ftp://192.0.2.20/v1"}, "valet_keystone_admin_url"),
-    ({"valet_keystone_region": ""}, "valet_keystone_region"),
-    ({"valet_keystone_auth": {}}, "valet_keystone_auth"),
-    ({"valet_keystone_state": "gone"}, "valet_keystone_state"),
-])
+@pytest.mark.parametrize(
+    "change, variable",
+    [
+        ({"valet_keystone_password": ""}, "valet_keystone_password"),
+        ({"valet_keystone_api_url": "http://192.0.2.20:99999/v1"}, "valet_keystone_api_url"),
+        ({"valet_keystone_api_url": "192.0.2.20:8090/v1"}, "valet_keystone_api_url"),
+        ({"valet_keystone_admin_url": "ftp://192.0.2.20/v1"}, "valet_keystone_admin_url"),
+        ({"valet_keystone_region": ""}, "valet_keystone_region"),
+        ({"valet_keystone_auth": {}}, "valet_keystone_auth"),
+        ({"valet_keystone_state": "gone"}, "valet_keystone_state"),
+    ],
+)
 def test_wrong_input_fails_before_any_change(kc, role_vars, collections_root, tmp_path, change, variable):
     before = len(kc.endpoints.list())
     out, raw = play(tmp_path, collections_root, dict(role_vars, **change))

@@ -41,10 +41,17 @@ NOVA_CONF = textwrap.dedent("""\
 def package_state(python=sys.executable):
     """Installed valet-openstack version in the venv, or None: proves nothing was (un)installed."""
     out = subprocess.run(
-        [python, "-c", "import importlib.metadata as m\n"
-                       "try: print(m.version('valet-openstack'))\n"
-                       "except m.PackageNotFoundError: print('none')"],
-        capture_output=True, text=True, check=True)
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m\n"
+            "try: print(m.version('valet-openstack'))\n"
+            "except m.PackageNotFoundError: print('none')",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -101,9 +108,12 @@ class Controller:
     def inventory(self):
         hosts = {h for members in self.groups.values() for h in members} | set(self.hostvars)
         base = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-        inv = {"all": {"hosts": {h: dict(base, **self.hostvars.get(h, {})) for h in sorted(hosts)},
-                       "children": {g: {"hosts": {h: {} for h in members}}
-                                    for g, members in self.groups.items()}}}
+        inv = {
+            "all": {
+                "hosts": {h: dict(base, **self.hostvars.get(h, {})) for h in sorted(hosts)},
+                "children": {g: {"hosts": {h: {} for h in members}} for g, members in self.groups.items()},
+            }
+        }
         return inv
 
     def run(self, playbook="playbooks/site.yml", extra=None):
@@ -111,12 +121,24 @@ class Controller:
         inv.write_text(json.dumps(self.inventory()))
         varsfile = self.tmp / "vars.json"
         varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="0", PATH=BIN + os.pathsep + os.environ["PATH"])
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_LOCALHOST_WARNING="0",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+            PATH=BIN + os.pathsep + os.environ["PATH"],
+        )
         proc = subprocess.run(
             [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         (self.tmp / "run.log").write_text(proc.stdout + proc.stderr)
         return proc
 

@@ -73,81 +73,185 @@ def _stray_host(c):
 
 # id, what is wrong (for docs/bad-input.md), extra vars, setup, substrings the message must contain
 CASES = [
-    ("missing-password", "`valet_openstack_admin_password` empty on a nova-scheduler host",
-     {"valet_openstack_admin_password": ""}, None,
-     ["valet_openstack_admin_password is required", "nova_scheduler"]),
-    ("url-no-scheme", "`valet_openstack_api_url: valet-api:8090/v1` (no scheme)",
-     {"valet_openstack_api_url": "valet-api:8090/v1"}, None,
-     ["valet_openstack_api_url", "valet-api:8090/v1", "http or https"]),
-    ("url-port-range", "`valet_openstack_api_url: http://valet-api:70000/v1` (port out of range)",
-     {"valet_openstack_api_url": "http://valet-api:70000/v1"}, None,
-     ["valet_openstack_api_url", "1-65535"]),
-    ("url-port-zero", "`valet_openstack_api_url: http://valet-api:0/v1`",
-     {"valet_openstack_api_url": "http://valet-api:0/v1"}, None,
-     ["valet_openstack_api_url", "1-65535"]),
-    ("auth-url-scheme", "`valet_openstack_admin_auth_url: ftp://keystone/v3`",
-     {"valet_openstack_admin_auth_url": "ftp://keystone/v3"}, None,
-     ["valet_openstack_admin_auth_url", "http or https"]),
-    ("failure-mode", "`valet_openstack_failure_mode: explode`",
-     {"valet_openstack_failure_mode": "explode"}, None,
-     ["valet_openstack_failure_mode", "reject", "yield"]),
-    ("option-style", "`valet_openstack_nova_option_style: legacy` (removed: Nova 23 dropped those names)",
-     {"valet_openstack_nova_option_style": "legacy"}, None,
-     ["valet_openstack_nova_option_style was removed", "[filter_scheduler]"]),
-    ("install-mode", "`valet_openstack_install_mode: editable`",
-     {"valet_openstack_install_mode": "editable"}, None,
-     ["valet_openstack_install_mode", "production", "development"]),
-    ("state", "`valet_openstack_state: removed`",
-     {"valet_openstack_state": "removed"}, None,
-     ["valet_openstack_state", "present", "absent"]),
-    ("negative-timeout", "`valet_openstack_connect_timeout: -1`",
-     {"valet_openstack_connect_timeout": -1}, None,
-     ["valet_openstack_connect_timeout", "> 0"]),
-    ("zero-settle-timeout", "`valet_openstack_settle_timeout: 0`",
-     {"valet_openstack_settle_timeout": 0}, None,
-     ["valet_openstack_settle_timeout", "> 0"]),
-    ("retries-not-int", "`valet_openstack_retries: many`",
-     {"valet_openstack_retries": "many"}, None,
-     ["valet_openstack_retries", "int"]),
-    ("negative-retries", "`valet_openstack_retries: -2`",
-     {"valet_openstack_retries": -2}, None,
-     ["valet_openstack_retries", ">= 0"]),
-    ("empty-username", "`valet_openstack_admin_username: ''` on a nova-scheduler host",
-     {"valet_openstack_admin_username": ""}, None,
-     ["valet_openstack_admin_username must not be empty"]),
-    ("venv-missing", "`valet_openstack_venv` pointing to a directory that does not exist",
-     {"valet_openstack_venv": "/nonexistent/venvs/heat-27"}, None,
-     ["valet_openstack_venv", "/nonexistent/venvs/heat-27", "does not exist"]),
-    ("venv-no-python", "`valet_openstack_venv` is a directory without `bin/python`",
-     {}, _empty_venv,
-     ["valet_openstack_venv", "bin/python is missing"]),
-    ("venv-no-wheel", "`valet_openstack_venv` without wheel (and setuptools < 70.1) while pip runs offline",
-     {}, _venv_without_wheel,
-     ["valet_openstack_pip_extra_args", "--no-build-isolation", "wheel"]),
-    ("no-groups", "inventory without a `heat_engine` or `nova_scheduler` group",
-     {}, _no_groups,
-     ["valet_openstack_heat_group", "heat_engine", "nova_scheduler", "nothing to roll out"]),
-    ("stray-host", "a host in neither group reached by the play (`valet_site_controllers: all`)",
-     {}, _stray_host,
-     ["stray is neither in group 'heat_engine'", "valet_openstack_heat_group"]),
-    ("conf-is-dir", "`valet_openstack_heat_conf` is a directory",
-     {}, _conf_is_dir,
-     ["valet_openstack_heat_conf", "is a directory"]),
-    ("conf-missing", "heat.conf does not exist",
-     {}, _missing_conf,
-     ["valet_openstack_heat_conf", "heat.conf does not exist"]),
-    ("conf-syntax", "nova.conf with a syntax error (`[filter_scheduler` without `]`)",
-     {}, _broken_conf,
-     ["valet_openstack_nova_conf", "nova.conf: line 3"]),
-    ("keystone-region", "`valet_keystone_region: ''` (valet_keystone role, checked before any change)",
-     {"valet_site_keystone": True, "valet_keystone_region": "", "valet_keystone_password": "valet-test-pw",
-      "valet_keystone_api_url": "http://127.0.0.1:9/v1",
-      "valet_keystone_auth": {"auth_url": "http://127.0.0.1:9/v3", "username": "admin",
-                              "password": "admin-pw", "project_name": "admin"}}, None,
-     ["valet_keystone_region"]),
-    ("service-missing", "`valet_openstack_nova_service: nova-schedulr` (no such service)",
-     {"valet_openstack_nova_service": "nova-schedulr"}, None,
-     ["nova-schedulr", "valet_openstack_nova_service", "not found"]),
+    (
+        "missing-password",
+        "`valet_openstack_admin_password` empty on a nova-scheduler host",
+        {"valet_openstack_admin_password": ""},
+        None,
+        ["valet_openstack_admin_password is required", "nova_scheduler"],
+    ),
+    (
+        "url-no-scheme",
+        "`valet_openstack_api_url: valet-api:8090/v1` (no scheme)",
+        {"valet_openstack_api_url": "valet-api:8090/v1"},
+        None,
+        ["valet_openstack_api_url", "valet-api:8090/v1", "http or https"],
+    ),
+    (
+        "url-port-range",
+        "`valet_openstack_api_url: http://valet-api:70000/v1` (port out of range)",
+        {"valet_openstack_api_url": "http://valet-api:70000/v1"},
+        None,
+        ["valet_openstack_api_url", "1-65535"],
+    ),
+    (
+        "url-port-zero",
+        "`valet_openstack_api_url: http://valet-api:0/v1`",
+        {"valet_openstack_api_url": "http://valet-api:0/v1"},
+        None,
+        ["valet_openstack_api_url", "1-65535"],
+    ),
+    (
+        "auth-url-scheme",
+        "`valet_openstack_admin_auth_url: ftp://keystone/v3`",
+        {"valet_openstack_admin_auth_url": "ftp://keystone/v3"},
+        None,
+        ["valet_openstack_admin_auth_url", "http or https"],
+    ),
+    (
+        "failure-mode",
+        "`valet_openstack_failure_mode: explode`",
+        {"valet_openstack_failure_mode": "explode"},
+        None,
+        ["valet_openstack_failure_mode", "reject", "yield"],
+    ),
+    (
+        "option-style",
+        "`valet_openstack_nova_option_style: legacy` (removed: Nova 23 dropped those names)",
+        {"valet_openstack_nova_option_style": "legacy"},
+        None,
+        ["valet_openstack_nova_option_style was removed", "[filter_scheduler]"],
+    ),
+    (
+        "install-mode",
+        "`valet_openstack_install_mode: editable`",
+        {"valet_openstack_install_mode": "editable"},
+        None,
+        ["valet_openstack_install_mode", "production", "development"],
+    ),
+    (
+        "state",
+        "`valet_openstack_state: removed`",
+        {"valet_openstack_state": "removed"},
+        None,
+        ["valet_openstack_state", "present", "absent"],
+    ),
+    (
+        "negative-timeout",
+        "`valet_openstack_connect_timeout: -1`",
+        {"valet_openstack_connect_timeout": -1},
+        None,
+        ["valet_openstack_connect_timeout", "> 0"],
+    ),
+    (
+        "zero-settle-timeout",
+        "`valet_openstack_settle_timeout: 0`",
+        {"valet_openstack_settle_timeout": 0},
+        None,
+        ["valet_openstack_settle_timeout", "> 0"],
+    ),
+    (
+        "retries-not-int",
+        "`valet_openstack_retries: many`",
+        {"valet_openstack_retries": "many"},
+        None,
+        ["valet_openstack_retries", "int"],
+    ),
+    (
+        "negative-retries",
+        "`valet_openstack_retries: -2`",
+        {"valet_openstack_retries": -2},
+        None,
+        ["valet_openstack_retries", ">= 0"],
+    ),
+    (
+        "empty-username",
+        "`valet_openstack_admin_username: ''` on a nova-scheduler host",
+        {"valet_openstack_admin_username": ""},
+        None,
+        ["valet_openstack_admin_username must not be empty"],
+    ),
+    (
+        "venv-missing",
+        "`valet_openstack_venv` pointing to a directory that does not exist",
+        {"valet_openstack_venv": "/nonexistent/venvs/heat-27"},
+        None,
+        ["valet_openstack_venv", "/nonexistent/venvs/heat-27", "does not exist"],
+    ),
+    (
+        "venv-no-python",
+        "`valet_openstack_venv` is a directory without `bin/python`",
+        {},
+        _empty_venv,
+        ["valet_openstack_venv", "bin/python is missing"],
+    ),
+    (
+        "venv-no-wheel",
+        "`valet_openstack_venv` without wheel (and setuptools < 70.1) while pip runs offline",
+        {},
+        _venv_without_wheel,
+        ["valet_openstack_pip_extra_args", "--no-build-isolation", "wheel"],
+    ),
+    (
+        "no-groups",
+        "inventory without a `heat_engine` or `nova_scheduler` group",
+        {},
+        _no_groups,
+        ["valet_openstack_heat_group", "heat_engine", "nova_scheduler", "nothing to roll out"],
+    ),
+    (
+        "stray-host",
+        "a host in neither group reached by the play (`valet_site_controllers: all`)",
+        {},
+        _stray_host,
+        ["stray is neither in group 'heat_engine'", "valet_openstack_heat_group"],
+    ),
+    (
+        "conf-is-dir",
+        "`valet_openstack_heat_conf` is a directory",
+        {},
+        _conf_is_dir,
+        ["valet_openstack_heat_conf", "is a directory"],
+    ),
+    (
+        "conf-missing",
+        "heat.conf does not exist",
+        {},
+        _missing_conf,
+        ["valet_openstack_heat_conf", "heat.conf does not exist"],
+    ),
+    (
+        "conf-syntax",
+        "nova.conf with a syntax error (`[filter_scheduler` without `]`)",
+        {},
+        _broken_conf,
+        ["valet_openstack_nova_conf", "nova.conf: line 3"],
+    ),
+    (
+        "keystone-region",
+        "`valet_keystone_region: ''` (valet_keystone role, checked before any change)",
+        {
+            "valet_site_keystone": True,
+            "valet_keystone_region": "",
+            "valet_keystone_password": "valet-test-pw",
+            "valet_keystone_api_url": "http://127.0.0.1:9/v1",
+            "valet_keystone_auth": {
+                "auth_url": "http://127.0.0.1:9/v3",
+                "username": "admin",
+                "password": "admin-pw",
+                "project_name": "admin",
+            },
+        },
+        None,
+        ["valet_keystone_region"],
+    ),
+    (
+        "service-missing",
+        "`valet_openstack_nova_service: nova-schedulr` (no such service)",
+        {"valet_openstack_nova_service": "nova-schedulr"},
+        None,
+        ["nova-schedulr", "valet_openstack_nova_service", "not found"],
+    ),
 ]
 
 
@@ -190,15 +294,16 @@ def test_unreachable_valet_api(controller):
     controller.vars["valet_openstack_api_url"] = "http://127.0.0.1:%d/v1" % port
     before, pkg_before = controller.snapshot(), package_state()
     proc = controller.run()
-    msg = assert_stopped_cleanly(controller, proc,
-                                 ["valet_openstack_api_url", "127.0.0.1:%d" % port, "does not answer"],
-                                 before, pkg_before)
+    msg = assert_stopped_cleanly(
+        controller, proc, ["valet_openstack_api_url", "127.0.0.1:%d" % port, "does not answer"], before, pkg_before
+    )
     record("api-unreachable", "valet-api not listening at `valet_openstack_api_url`", msg)
 
 
 @pytest.fixture
 def emulator():
     from valet_api_emulator import ValetApiEmulator
+
     emu = ValetApiEmulator()
     emu.start()
     yield emu
@@ -216,8 +321,7 @@ def test_one_bad_host_stops_every_host(controller, emulator):
     controller.hostvars = {"ctl2": {"valet_openstack_admin_password": "valet-test-pw"}}
     before, pkg_before = controller.snapshot(), package_state()
     proc = controller.run()
-    assert_stopped_cleanly(controller, proc, ["ctl2: Keystone at", "did not issue a token"],
-                           before, pkg_before)
+    assert_stopped_cleanly(controller, proc, ["ctl2: Keystone at", "did not issue a token"], before, pkg_before)
     assert "ctl1: " not in " ".join(failure_messages(proc.stdout))
     # Both hosts asked valet-api for its versions: ctl1 was healthy and still was not changed.
     assert [r["path"] for r in emulator.requests].count("/") == 2
@@ -225,16 +329,22 @@ def test_one_bad_host_stops_every_host(controller, emulator):
 
 def test_keystone_rejects_the_valet_password(controller, emulator, keystone):
     keystone.create_service_user("valet", "the-right-password")
-    controller.vars.update({
-        "valet_openstack_api_url": emulator.url,
-        "valet_openstack_admin_auth_url": keystone.auth_url,
-        "valet_openstack_admin_password": "a-wrong-password",
-    })
+    controller.vars.update(
+        {
+            "valet_openstack_api_url": emulator.url,
+            "valet_openstack_admin_auth_url": keystone.auth_url,
+            "valet_openstack_admin_password": "a-wrong-password",
+        }
+    )
     before, pkg_before = controller.snapshot(), package_state()
     proc = controller.run()
-    msg = assert_stopped_cleanly(controller, proc,
-                                 ["valet_openstack_admin_password", "did not issue a token", "'valet'",
-                                  "status 401"], before, pkg_before)
+    msg = assert_stopped_cleanly(
+        controller,
+        proc,
+        ["valet_openstack_admin_password", "did not issue a token", "'valet'", "status 401"],
+        before,
+        pkg_before,
+    )
     assert "a-wrong-password" not in proc.stdout + proc.stderr
     record("keystone-rejects", "Keystone rejects the Valet user's password", msg)
 
@@ -245,21 +355,24 @@ def test_keystone_service_type_placement_collides(controller, emulator, keystone
     if not kc.services.list(name="placement", type="placement"):
         kc.services.create("placement", type="placement", description="Nova Placement")
     users_before = sorted(u.name for u in kc.users.list())
-    controller.vars.update({
-        "valet_openstack_api_url": emulator.url,
-        "valet_openstack_admin_auth_url": keystone.auth_url,
-        "valet_site_keystone": True,
-        "valet_keystone_auth": keystone.auth_dict(),
-        "valet_keystone_region": keystone.region,
-        "valet_keystone_password": "valet-test-pw",
-        "valet_keystone_api_url": emulator.url,
-        "valet_keystone_service_name": "valet-collides",
-        "valet_keystone_service_type": "placement",
-    })
+    controller.vars.update(
+        {
+            "valet_openstack_api_url": emulator.url,
+            "valet_openstack_admin_auth_url": keystone.auth_url,
+            "valet_site_keystone": True,
+            "valet_keystone_auth": keystone.auth_dict(),
+            "valet_keystone_region": keystone.region,
+            "valet_keystone_password": "valet-test-pw",
+            "valet_keystone_api_url": emulator.url,
+            "valet_keystone_service_name": "valet-collides",
+            "valet_keystone_service_type": "placement",
+        }
+    )
     before, pkg_before = controller.snapshot(), package_state()
     proc = controller.run()
-    msg = assert_stopped_cleanly(controller, proc, ["service type 'placement' is already used", "Placement"],
-                                 before, pkg_before)
+    msg = assert_stopped_cleanly(
+        controller, proc, ["service type 'placement' is already used", "Placement"], before, pkg_before
+    )
     assert sorted(u.name for u in kc.users.list()) == users_before
     assert not kc.services.list(name="valet-collides")
     record("keystone-placement", "`valet_keystone_service_type: placement` while Nova's Placement exists", msg)
@@ -273,11 +386,16 @@ def render(path=None):
         for line in f:
             row = json.loads(line)
             rows[row["id"]] = row
-    lines = ["# Wrong inputs and what the playbook says", "",
-             "Generated by `python tests/playbooks/test_bad_input.py` from what "
-             "`tests/playbooks/test_bad_input.py` saw; every case stops `playbooks/site.yml` "
-             "before anything changes.", "",
-             "| input | message |", "|---|---|"]
+    lines = [
+        "# Wrong inputs and what the playbook says",
+        "",
+        "Generated by `python tests/playbooks/test_bad_input.py` from what "
+        "`tests/playbooks/test_bad_input.py` saw; every case stops `playbooks/site.yml` "
+        "before anything changes.",
+        "",
+        "| input | message |",
+        "|---|---|",
+    ]
     for row in rows.values():
         msg = row["message"].replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
         lines.append("| %s | %s |" % (row["input"], msg))

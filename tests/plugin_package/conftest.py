@@ -16,8 +16,11 @@ from valet_sides import load_heat
 try:
     metadata.distribution("valet-openstack")
 except metadata.PackageNotFoundError:  # pragma: no cover - a setup error, said plainly
-    pytest.exit("valet-openstack is not installed in this Python: run "
-                "`<venv>/bin/pip install -e files/valet_os` (make venv does it)", returncode=4)
+    pytest.exit(
+        "valet-openstack is not installed in this Python: run "
+        "`<venv>/bin/pip install -e files/valet_os` (make venv does it)",
+        returncode=4,
+    )
 
 VALET_PASSWORD = "valet-service-pw"
 
@@ -26,8 +29,12 @@ VALET_PASSWORD = "valet-service-pw"
 def valet_user(keystone):
     """The Valet service user in Keystone: (username, password, project)."""
     keystone.create_service_user("valet", VALET_PASSWORD, project="service", role="admin")
-    return {"admin_username": "valet", "admin_password": VALET_PASSWORD,
-            "admin_tenant_name": "service", "admin_auth_url": keystone.auth_url}
+    return {
+        "admin_username": "valet",
+        "admin_password": VALET_PASSWORD,
+        "admin_tenant_name": "service",
+        "admin_auth_url": keystone.auth_url,
+    }
 
 
 @pytest.fixture
@@ -41,6 +48,7 @@ def emulator():
 def conf():
     """The global CONF, clean before and after the test (Heat and Nova share it)."""
     from valet_os.common import config
+
     config.register_opts(cfg.CONF)
     cfg.CONF.reset()
     yield cfg.CONF
@@ -53,8 +61,9 @@ def valet_conf(conf, emulator, valet_user):
 
     read_timeout also bounds Keystone's token reply, which a busy test machine can delay past 1 s.
     """
-    for name, value in dict(valet_user, url=emulator.url, connect_timeout=1, read_timeout=2,
-                            retries=1, failure_mode="reject").items():
+    for name, value in dict(
+        valet_user, url=emulator.url, connect_timeout=1, read_timeout=2, retries=1, failure_mode="reject"
+    ).items():
         conf.set_override(name, value, group="valet")
     return conf
 
@@ -74,6 +83,7 @@ def heat(conf):
 
     from valet_os import paths
     from valet_os.heat import convergence
+
     messaging.setup("fake://", optional=True)  # Heat sends stack notifications on state changes
     conf.set_override("plugin_dirs", [paths.heat_plugin_dir()])
     conf.set_override("stack_scheduler_hints", True)

@@ -74,6 +74,7 @@ class ConnectAttempts:
 
     def __init__(self, monkeypatch, on_first_failure=None):
         from urllib3.util import connection
+
         self.count = 0
         real = connection.create_connection
 
@@ -108,8 +109,7 @@ def test_total_timeout_caps_the_connection_attempts(valet_conf, emulator, monkey
         listener.bind(("127.0.0.1", 0))
         listener.listen(0)  # never accepts; the one connection below fills its backlog
         with socket.create_connection(listener.getsockname(), timeout=1):
-            valet_conf.set_override("url", "http://127.0.0.1:%d/v1" % listener.getsockname()[1],
-                                    group="valet")
+            valet_conf.set_override("url", "http://127.0.0.1:%d/v1" % listener.getsockname()[1], group="valet")
             api = client.ValetClient(valet_conf)
             api._adapter.get_token()
             attempts = ConnectAttempts(monkeypatch)
@@ -198,15 +198,18 @@ def free_port():
 
 
 def test_options_are_documented_for_oslo_config_generator():
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "oslo-config-generator"),
-                          "--namespace", "valet_os"], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "oslo-config-generator"), "--namespace", "valet_os"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert "[valet]" in out.stdout and "#total_timeout = 10.0" in out.stdout
     assert "missing a help string" not in out.stderr
 
 
 def _paths(python, env=None):
-    out = subprocess.run([python, "-m", "valet_os.paths"], check=True, capture_output=True,
-                         text=True, env=env, cwd="/")
+    out = subprocess.run([python, "-m", "valet_os.paths"], check=True, capture_output=True, text=True, env=env, cwd="/")
     return json.loads(out.stdout)
 
 
@@ -227,8 +230,10 @@ def wheel(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     shutil.copytree(SOURCE, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp), str(src)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp), str(src)],
+        check=True,
+    )
     (whl,) = tmp.glob("valet_openstack-*.whl")
     return whl
 
@@ -237,8 +242,10 @@ def test_paths_in_a_venv(wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
-                    "--no-index", str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
     info = _paths(python)
     assert info["heat_plugin_dir"] == str(venv / "etc" / "valet_os" / "heat")
     assert os.path.isfile(os.path.join(info["heat_plugin_dir"], "GroupAssignment.py"))
@@ -247,8 +254,22 @@ def test_paths_in_a_venv(wheel, tmp_path):
 def test_paths_under_a_prefix_like_debian_usr_local(wheel, tmp_path):
     prefix = tmp_path / "usr" / "local"
     # --ignore-installed: never touch the test venv's own installation.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    "--ignore-installed", "--prefix", str(prefix), str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "--prefix",
+            str(prefix),
+            str(wheel),
+        ],
+        check=True,
+    )
     (site,) = prefix.glob("lib/python3*/site-packages")
     # Only the prefix install may be seen, not the test venv's own (editable) one.
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONNOUSERSITE="1")

@@ -48,26 +48,22 @@ def test_versions_without_auth_and_401_plain_text(emulator):
     assert status == 200 and body["versions"][0]["id"] == "v1.0"
     status, body = call(emulator, "GET", "/plans", headers=None)
     assert status == 401 and isinstance(body, str) and "Unauthorized" in body
-    assert emulator.requests[-1] == {"method": "GET", "path": "/v1/plans", "token": False,
-                                     "body": None}
+    assert emulator.requests[-1] == {"method": "GET", "path": "/v1/plans", "token": False, "body": None}
 
 
 def test_plan_lifecycle_and_error_shape(emulator):
-    status, body = call(emulator, "POST", "/plans",
-                        {"plan_name": "s", "stack_id": "st", "resources": servers("a")})
+    status, body = call(emulator, "POST", "/plans", {"plan_name": "s", "stack_id": "st", "resources": servers("a")})
     assert status == 201 and body["plan"]["stack_id"] == "st"
     plan_id = body["plan"]["id"]
     for ident in (plan_id, "st"):  # by plan id or by stack id
         assert call(emulator, "GET", "/plans/" + ident)[1]["plan"]["id"] == plan_id
-    status, body = call(emulator, "PUT", "/plans/st",
-                        {"action": "update", "resources": servers("a", "b")})
+    status, body = call(emulator, "PUT", "/plans/st", {"action": "update", "resources": servers("a", "b")})
     assert status == 200 and set(body["plan"]["resources"]) == {"a", "b"}
     status, body = call(emulator, "PUT", "/plans/st", {"action": "migrate", "resources": {}})
     assert status == 400
     assert set(body) == {"title", "explanation", "code", "error"}
     assert body["code"] == 400 and set(body["error"]) == {"message", "type"}
-    assert call(emulator, "POST", "/plans", {"plan_name": "s", "stack_id": "st",
-                                             "resources": {}})[0] == 409
+    assert call(emulator, "POST", "/plans", {"plan_name": "s", "stack_id": "st", "resources": {}})[0] == 409
     assert call(emulator, "DELETE", "/plans/st")[0] == 204
     assert call(emulator, "DELETE", "/plans/st")[0] == 404
     assert call(emulator, "GET", "/status")[1]["status"]["valet-api"] == "ok"
@@ -75,8 +71,7 @@ def test_plan_lifecycle_and_error_shape(emulator):
 
 
 def place(emulator, uuid, hosts):
-    status, body = call(emulator, "POST", "/placements/" + uuid,
-                        {"locations": hosts, "resource_id": "i-" + uuid})
+    status, body = call(emulator, "POST", "/placements/" + uuid, {"locations": hosts, "resource_id": "i-" + uuid})
     assert status == 201, body
     return body["placement"]["location"]
 
@@ -84,9 +79,13 @@ def place(emulator, uuid, hosts):
 def test_affinity_diversity_exclusivity(emulator):
     hosts = ["r1-h1", "r1-h2", "r2-h1", "r2-h2"]
     res = servers("a1", "a2", "d1", "d2", "x1", "x2", "lone")
-    res.update({"ga": group("affinity", ["a1", "a2"]),
-                "gd": group("diversity", ["d1", "d2"], level="rack"),
-                "gx": group("exclusivity", ["x1", "x2"], name="gold")})
+    res.update(
+        {
+            "ga": group("affinity", ["a1", "a2"]),
+            "gd": group("diversity", ["d1", "d2"], level="rack"),
+            "gx": group("exclusivity", ["x1", "x2"], name="gold"),
+        }
+    )
     assert call(emulator, "POST", "/plans", {"plan_name": "p", "resources": res})[0] == 201
     assert place(emulator, "a1", hosts) == place(emulator, "a2", hosts)
     d1, d2 = place(emulator, "d1", hosts), place(emulator, "d2", hosts)
@@ -115,8 +114,9 @@ def test_replan_when_planned_host_is_gone_and_ad_hoc_plan(emulator):
     first = place(emulator, "s", ["h1", "h2"])
     other = "h2" if first == "h1" else "h1"
     assert place(emulator, "s", [other]) == other
-    status, body = call(emulator, "POST", "/plans",
-                        {"plan_name": "i", "stack_id": "i", "locations": ["h9"], "resources": servers("i")})
+    status, body = call(
+        emulator, "POST", "/plans", {"plan_name": "i", "stack_id": "i", "locations": ["h9"], "resources": servers("i")}
+    )
     assert status == 201 and body["plan"]["placements"]["i"]["location"] == "h9"
 
 
@@ -126,10 +126,14 @@ DATACENTER = ["r1-h1", "r1-h2", "r2-h1", "r2-h2"]
 def nested_stack():
     """The demo's shape: host affinity inside rack affinity, host diversity, exclusivity."""
     res = servers("web1", "web2", "app1", "app2", "app3", "db1", "db2")
-    res.update({"web_pair": group("affinity", ["web1", "web2"]),
-                "web_rack": group("affinity", ["web_pair", "app1"], level="rack"),
-                "app_spread": group("diversity", ["app1", "app2", "app3"]),
-                "db_hosts": group("exclusivity", ["db1", "db2"], name="gold")})
+    res.update(
+        {
+            "web_pair": group("affinity", ["web1", "web2"]),
+            "web_rack": group("affinity", ["web_pair", "app1"], level="rack"),
+            "app_spread": group("diversity", ["app1", "app2", "app3"]),
+            "db_hosts": group("exclusivity", ["db1", "db2"], name="gold"),
+        }
+    )
     return res
 
 
@@ -174,8 +178,7 @@ def test_known_hosts_plan_without_placement_is_refused(datacenter):
     # A plan update that adds a server is placed against the kept ones.
     res.pop("c")
     res["spread"] = group("diversity", ["a", "b"], level="rack")
-    assert call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st",
-                                               "resources": res})[0] == 201
+    assert call(datacenter, "POST", "/plans", {"plan_name": "p", "stack_id": "st", "resources": res})[0] == 201
     res.update(servers("c"))
     res["spread"] = group("diversity", ["a", "b", "c"], level="rack")
     assert call(datacenter, "PUT", "/plans/st", {"action": "update", "resources": res})[0] == 409
@@ -186,8 +189,10 @@ def test_groups_crud_and_members(emulator):
     status, body = call(emulator, "POST", "/groups", {"name": "gold", "type": "exclusivity"})
     assert status == 201
     gid = body["group"]["id"]
-    assert call(emulator, "PUT", "/groups/%s/members" % gid,
-                {"members": ["p1", "p2"]})[1]["group"]["members"] == ["p1", "p2"]
+    assert call(emulator, "PUT", "/groups/%s/members" % gid, {"members": ["p1", "p2"]})[1]["group"]["members"] == [
+        "p1",
+        "p2",
+    ]
     assert call(emulator, "DELETE", "/groups/" + gid)[0] == 409  # still has members
     assert call(emulator, "DELETE", "/groups/%s/members/p1" % gid)[0] == 204
     assert call(emulator, "GET", "/groups/" + gid)[1]["group"]["members"] == ["p2"]
@@ -215,13 +220,17 @@ def test_http_controls(emulator):
 def test_cli_runs_with_plain_python3(tmp_path):
     """As on a Debian test host: python3, stdlib only, a port and a log file."""
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tmp_path / "emu.log"
-    proc = subprocess.Popen(["python3", "-I", "tools/valet_api_emulator.py", "--host", "127.0.0.1",
-                             "--port", str(port), "--log", str(log)],
-                            cwd=__file__.rsplit("/tests/", 1)[0], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["python3", "-I", "tools/valet_api_emulator.py", "--host", "127.0.0.1", "--port", str(port), "--log", str(log)],
+        cwd=__file__.rsplit("/tests/", 1)[0],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "listening on http://127.0.0.1:%d/v1" % port in proc.stdout.readline()
         with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as resp:

@@ -17,9 +17,8 @@ from valet_sides import make_stack
 
 # The update adds c to the group: under convergence its row (and uuid) exists before it starts.
 TEMPLATE_WITH_C = TEMPLATE.replace(
-    "  b: {type: OS::Heat::None}\n",
-    "  b: {type: OS::Heat::None}\n  c: {type: OS::Heat::None}\n").replace(
-    "[{get_resource: a}, {get_resource: b}]", "[{get_resource: a}, {get_resource: b}, {get_resource: c}]")
+    "  b: {type: OS::Heat::None}\n", "  b: {type: OS::Heat::None}\n  c: {type: OS::Heat::None}\n"
+).replace("[{get_resource: a}, {get_resource: b}]", "[{get_resource: a}, {get_resource: b}, {get_resource: c}]")
 
 
 class Traversal:
@@ -27,7 +26,7 @@ class Traversal:
 
     def __init__(self, emulator):
         self.emulator = emulator
-        self.started = []            # resource ids Heat handed to its workers
+        self.started = []  # resource ids Heat handed to its workers
         self.requests_at_start = []  # how many valet-api requests were made by then
 
     def _check_resource(self, cnxt, rsrc_id, *args, **kwargs):
@@ -36,16 +35,18 @@ class Traversal:
 
     def run(self, stk, action, template=None, new_stack=None, pre_converge=None):
         from heat.engine import template as tmpl
+
         if template is None:
-            template = (tmpl.Template.create_empty_template(from_template=stk.t)
-                        if action == stk.DELETE else stk.t)
-        return self.call(stk, stk.converge_stack, template=template, action=action,
-                         new_stack=new_stack, pre_converge=pre_converge)
+            template = tmpl.Template.create_empty_template(from_template=stk.t) if action == stk.DELETE else stk.t
+        return self.call(
+            stk, stk.converge_stack, template=template, action=action, new_stack=new_stack, pre_converge=pre_converge
+        )
 
     def call(self, stk, method, *args, **kwargs):
         """method(*args, **kwargs) with the traversals it starts run here."""
         from heat.rpc import worker_client
         from heat.tests.engine import tools
+
         stk.thread_group_mgr = tools.DummyThreadGroupManager()
         del self.started[:], self.requests_at_start[:]
         with mock.patch.object(worker_client.WorkerClient, "check_resource", self._check_resource):
@@ -56,6 +57,7 @@ class Traversal:
 def rows(stk):
     """name -> uuid of the stack's resource rows in Heat's database (latest row per name)."""
     from heat.objects import resource as resource_objects
+
     found = resource_objects.Resource.get_all_by_stack(stk.context, stk.id)
     return {name: row.uuid for name, row in found.items()}
 
@@ -75,6 +77,7 @@ def test_hook_is_installed_by_heat_loading_the_entry_point(heat):
     from heat.engine import stack
 
     from valet_os.heat import convergence
+
     method = stack.Stack._converge_create_or_update
     assert getattr(method, "_valet_convergence_hook", False) is True
     assert convergence.STATUS == {"state": "active", "heat": convergence.heat_version()}
@@ -87,11 +90,18 @@ def test_create_update_delete_send_the_plan_before_any_resource_starts(heat, val
     uuid = rows(stk)
     (post,) = emulator.requests
     assert (post["method"], post["path"], post["token"]) == ("POST", "/v1/plans", True)
-    assert post["body"] == {"plan_name": "teststack", "stack_id": stk.id, "timeout": "60 sec",
-                            "resources": {uuid["group"]: {
-                                "name": "group", "type": "ATT::Valet::GroupAssignment",
-                                "properties": {"group_type": "affinity", "level": "host",
-                                               "resources": [uuid["a"], uuid["b"]]}}}}
+    assert post["body"] == {
+        "plan_name": "teststack",
+        "stack_id": stk.id,
+        "timeout": "60 sec",
+        "resources": {
+            uuid["group"]: {
+                "name": "group",
+                "type": "ATT::Valet::GroupAssignment",
+                "properties": {"group_type": "affinity", "level": "host", "resources": [uuid["a"], uuid["b"]]},
+            }
+        },
+    }
     assert traversal.started and set(traversal.requests_at_start) == {1}
     emulator.clear()
 
@@ -104,7 +114,10 @@ def test_create_update_delete_send_the_plan_before_any_resource_starts(heat, val
     assert (put["method"], put["path"]) == ("PUT", "/v1/plans/" + stk.id)
     assert put["body"]["action"] == "update"
     assert put["body"]["resources"][uuid["group"]]["properties"] == {
-        "group_type": "diversity", "level": "host", "resources": [uuid["a"], uuid["b"], after["c"]]}
+        "group_type": "diversity",
+        "level": "host",
+        "resources": [uuid["a"], uuid["b"], after["c"]],
+    }
     assert traversal.started and set(traversal.requests_at_start) == {1}
     emulator.clear()
 
@@ -124,6 +137,7 @@ def test_rollback_of_a_failed_update_sends_the_previous_plan(heat, valet_conf, e
     objects carry no uuids: the plan must still name every resource by its row's uuid.
     """
     from heat.engine import stack
+
     stk = convergence_stack(heat)
     traversal.run(stk, stk.CREATE)
     uuid = rows(stk)
@@ -138,9 +152,13 @@ def test_rollback_of_a_failed_update_sends_the_previous_plan(heat, valet_conf, e
     assert (in_worker.action, in_worker.status) == (stk.ROLLBACK, stk.IN_PROGRESS), in_worker.status_reason
     (put,) = emulator.requests
     assert (put["method"], put["path"]) == ("PUT", "/v1/plans/" + stk.id)
-    assert put["body"]["resources"] == {uuid["group"]: {
-        "name": "group", "type": "ATT::Valet::GroupAssignment",
-        "properties": {"group_type": "affinity", "level": "host", "resources": [uuid["a"], uuid["b"]]}}}
+    assert put["body"]["resources"] == {
+        uuid["group"]: {
+            "name": "group",
+            "type": "ATT::Valet::GroupAssignment",
+            "properties": {"group_type": "affinity", "level": "host", "resources": [uuid["a"], uuid["b"]]},
+        }
+    }
     assert traversal.started and set(traversal.requests_at_start) == {1}
 
 
@@ -149,8 +167,8 @@ def test_refused_plan_fails_the_stack_before_any_resource_starts(heat, valet_con
     stk.disable_rollback = True
     # valet-api already holds a plan for this stack id: it answers 409, a verdict on the plan.
     from valet_os.common import client
-    client.ValetClient(valet_conf).create_plan(
-        {"plan_name": "other", "stack_id": stk.id, "resources": {}})
+
+    client.ValetClient(valet_conf).create_plan({"plan_name": "other", "stack_id": stk.id, "resources": {}})
     emulator.clear()
     traversal.run(stk, stk.CREATE)
     assert (stk.action, stk.status) == (stk.CREATE, stk.FAILED)
@@ -159,9 +177,9 @@ def test_refused_plan_fails_the_stack_before_any_resource_starts(heat, valet_con
     assert traversal.started == []
     # Failed as Heat fails a stack: the stored state says so too.
     from heat.engine import stack
+
     stored = stack.Stack.load(stk.context, stack_id=stk.id)
-    assert (stored.action, stored.status, stored.status_reason) == (
-        stk.CREATE, stk.FAILED, stk.status_reason)
+    assert (stored.action, stored.status, stored.status_reason) == (stk.CREATE, stk.FAILED, stk.status_reason)
 
 
 def test_refused_create_rolls_back_when_rollback_is_on(heat, valet_conf, emulator, traversal):
@@ -175,7 +193,9 @@ def test_refused_create_rolls_back_when_rollback_is_on(heat, valet_conf, emulato
     assert stk.action == stk.ROLLBACK, (stk.action, stk.status, stk.status_reason)
     assert stk.status != stk.FAILED, stk.status_reason
     assert [(r["method"], r["path"]) for r in emulator.requests] == [
-        ("POST", "/v1/plans"), ("DELETE", "/v1/plans/" + stk.id)]
+        ("POST", "/v1/plans"),
+        ("DELETE", "/v1/plans/" + stk.id),
+    ]
 
 
 @pytest.mark.parametrize("mode", ["reject", "yield"])
@@ -236,13 +256,15 @@ def test_a_heat_whose_traversal_differs_is_left_alone(heat, caplog, monkeypatch)
     (line,) = [r for r in caplog.records if r.name == "valet_os.heat.convergence"]
     assert line.levelname == "ERROR"
     assert line.getMessage().startswith(
-        "valet: Heat %s is not supported by valet-openstack's convergence hook" % convergence.heat_version())
+        "valet: Heat %s is not supported by valet-openstack's convergence hook" % convergence.heat_version()
+    )
 
 
 def test_install_twice_wraps_once(heat):
     from heat.engine import stack
 
     from valet_os.heat import convergence
+
     before = stack.Stack._converge_create_or_update
     assert convergence.install() is True
     assert stack.Stack._converge_create_or_update is before

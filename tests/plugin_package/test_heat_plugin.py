@@ -12,6 +12,7 @@ def test_resource_loads_through_plugin_dirs(heat):
     from heat.engine import resources
 
     from valet_os import paths
+
     cls = resources.global_env().get_class("ATT::Valet::GroupAssignment")
     assert cls.__name__ == "GroupAssignment"
     # Loaded from the plugin dir as a bare file, not from the valet_os package.
@@ -19,27 +20,34 @@ def test_resource_loads_through_plugin_dirs(heat):
     assert os.path.dirname(source) == paths.heat_plugin_dir()
 
 
-@pytest.mark.parametrize("props,error", [
-    ("group_type: affinity, level: host", None),
-    ("group_type: diversity, level: rack", None),
-    ("group_type: exclusivity, level: host, group_name: gold", None),
-    ("group_type: exclusivity, level: host", "group_name is required when group_type is exclusivity"),
-    ("group_type: affinity, level: host, group_name: gold", "group_name is only allowed"),
-    ("group_type: together, level: host", '"together" is not an allowed value'),
-    ("group_type: affinity, level: datacenter", '"datacenter" is not an allowed value'),
-    ("level: host", "Property group_type not assigned"),
-    ("group_type: affinity", "Property level not assigned"),
-])
+@pytest.mark.parametrize(
+    "props,error",
+    [
+        ("group_type: affinity, level: host", None),
+        ("group_type: diversity, level: rack", None),
+        ("group_type: exclusivity, level: host, group_name: gold", None),
+        ("group_type: exclusivity, level: host", "group_name is required when group_type is exclusivity"),
+        ("group_type: affinity, level: host, group_name: gold", "group_name is only allowed"),
+        ("group_type: together, level: host", '"together" is not an allowed value'),
+        ("group_type: affinity, level: datacenter", '"datacenter" is not an allowed value'),
+        ("level: host", "Property group_type not assigned"),
+        ("group_type: affinity", "Property level not assigned"),
+    ],
+)
 def test_validation(heat, props, error):
     from heat.common import exception
-    text = """
+
+    text = (
+        """
 heat_template_version: 2015-04-30
 resources:
   a: {type: OS::Heat::None}
   g:
     type: ATT::Valet::GroupAssignment
     properties: {%s, resources: [{get_resource: a}]}
-""" % props
+"""
+        % props
+    )
     stk = make_stack(heat, text)
     if error is None:
         stk.validate()
@@ -51,13 +59,17 @@ resources:
 
 def test_missing_resources_property_is_rejected(heat):
     from heat.common import exception
-    stk = make_stack(heat, """
+
+    stk = make_stack(
+        heat,
+        """
 heat_template_version: 2015-04-30
 resources:
   g:
     type: ATT::Valet::GroupAssignment
     properties: {group_type: affinity, level: host}
-""")
+""",
+    )
     with pytest.raises(exception.StackValidationFailed, match="Property resources not assigned"):
         stk.validate()
 
@@ -66,6 +78,7 @@ def test_plugin_found_through_entry_points(heat):
     from heat.common import lifecycle_plugin_utils
 
     from valet_os.heat.plugins import ValetLifecyclePlugin
+
     found = lifecycle_plugin_utils.get_plug_point_class_instances()
     assert any(isinstance(p, ValetLifecyclePlugin) for p in found)
 
@@ -81,10 +94,13 @@ def test_create_update_delete_send_the_plan(heat, valet_conf, emulator):
     assert body["plan_name"] == "teststack" and body["stack_id"] == stk.id
     assert body["timeout"] == "60 sec"
     group_uuid = stk["group"].uuid
-    assert body["resources"] == {group_uuid: {
-        "name": "group", "type": "ATT::Valet::GroupAssignment",
-        "properties": {"group_type": "affinity", "level": "host",
-                       "resources": [stk["a"].uuid, stk["b"].uuid]}}}
+    assert body["resources"] == {
+        group_uuid: {
+            "name": "group",
+            "type": "ATT::Valet::GroupAssignment",
+            "properties": {"group_type": "affinity", "level": "host", "resources": [stk["a"].uuid, stk["b"].uuid]},
+        }
+    }
     emulator.clear()
 
     new = make_stack(heat, PLUGIN_DIR_TEMPLATE, params={"parameters": {"kind": "diversity"}})
@@ -117,7 +133,9 @@ def test_update_of_unknown_plan_falls_back_to_post(heat, valet_conf, emulator):
     stk.update(make_stack(heat, PLUGIN_DIR_TEMPLATE))
     assert stk.state == ("UPDATE", "COMPLETE"), stk.status_reason
     assert [(r["method"], r["path"]) for r in emulator.requests] == [
-        ("PUT", "/v1/plans/" + stk.id), ("POST", "/v1/plans")]
+        ("PUT", "/v1/plans/" + stk.id),
+        ("POST", "/v1/plans"),
+    ]
     # Deleting a stack valet-api never heard of is fine too.
     emulator.state.plans.clear()
     stk = reload(stk)
@@ -154,6 +172,7 @@ resources:
 
 def test_nested_groups_resolve_to_member_uuids(heat, valet_conf, emulator):
     from heat.common import lifecycle_plugin_utils
+
     stk = make_stack(heat, SERVERS_TEMPLATE)
     stk.store()
     stk._store_resources()  # what Stack.create does just before the pre-ops
@@ -164,10 +183,14 @@ def test_nested_groups_resolve_to_member_uuids(heat, valet_conf, emulator):
     assert set(res) == set(uuid.values())
     assert res[uuid["apart"]]["properties"]["resources"] == [uuid["pair"], uuid["s3"]]
     assert res[uuid["pair"]]["properties"]["resources"] == [uuid["s1"], uuid["s2"]]
-    assert res[uuid["s1"]] == {"name": "s1", "type": "OS::Nova::Server",
-                               "properties": {"flavor": "m1.small", "image": "cirros"}}
+    assert res[uuid["s1"]] == {
+        "name": "s1",
+        "type": "OS::Nova::Server",
+        "properties": {"flavor": "m1.small", "image": "cirros"},
+    }
     # valet-api can place from it: s1 and s2 together, s3 elsewhere.
     from valet_os.common import client
+
     api = client.ValetClient(valet_conf)
     hosts = ["h1", "h2", "h3"]
     where = {n: api.place(uuid[n], hosts, "instance-" + n)["location"] for n in ("s1", "s2", "s3")}
@@ -206,6 +229,7 @@ def test_error_reply_fails_with_explanation(heat, valet_conf, emulator):
     again.store()
     # Same stack id as a plan valet-api already has: it answers 409 with an explanation.
     from valet_os.heat.plugins import ValetLifecyclePlugin
+
     with pytest.raises(Exception) as exc:
         ValetLifecyclePlugin().do_pre_op(stk.context, stk, None, "CREATE")
     assert "already exists" in str(exc.value) and "HTTP 409" in str(exc.value)

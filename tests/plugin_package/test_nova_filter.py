@@ -13,20 +13,24 @@ def nova():
     load_nova()
     from nova.scheduler import filters
     from nova.scheduler import host_manager
+
     return filters, host_manager
 
 
 def make_hosts(host_manager, count, prefix="cmp"):
-    return [host_manager.HostState("%s-%04d" % (prefix, i), "%s-%04d" % (prefix, i), None)
-            for i in range(count)]
+    return [host_manager.HostState("%s-%04d" % (prefix, i), "%s-%04d" % (prefix, i), None) for i in range(count)]
 
 
 def request_spec(hint=None, instance_uuid=None):
     from nova import objects
+
     hints = {"heat_resource_uuid": [hint]} if hint else {}
-    return objects.RequestSpec(instance_uuid=instance_uuid or str(uuid.uuid4()),
-                               scheduler_hints=hints, num_instances=1,
-                               flavor=objects.Flavor(name="m1.small"))
+    return objects.RequestSpec(
+        instance_uuid=instance_uuid or str(uuid.uuid4()),
+        scheduler_hints=hints,
+        num_instances=1,
+        flavor=objects.Flavor(name="m1.small"),
+    )
 
 
 def load_filter(filters):
@@ -39,14 +43,25 @@ def load_filter(filters):
 def plan_two_servers(emulator, conf, group_type="diversity"):
     """A Heat-like plan in the emulator: two servers in one group. Returns their uuids."""
     from valet_os.common import client
+
     a, b, g = (str(uuid.uuid4()) for _ in range(3))
     server = {"type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}}
-    client.ValetClient(conf).create_plan({
-        "plan_name": "s", "stack_id": str(uuid.uuid4()), "timeout": "60 sec",
-        "resources": {a: dict(server, name="a"), b: dict(server, name="b"),
-                      g: {"name": "g", "type": "ATT::Valet::GroupAssignment",
-                          "properties": {"group_type": group_type, "level": "host",
-                                         "resources": [a, b]}}}})
+    client.ValetClient(conf).create_plan(
+        {
+            "plan_name": "s",
+            "stack_id": str(uuid.uuid4()),
+            "timeout": "60 sec",
+            "resources": {
+                a: dict(server, name="a"),
+                b: dict(server, name="b"),
+                g: {
+                    "name": "g",
+                    "type": "ATT::Valet::GroupAssignment",
+                    "properties": {"group_type": group_type, "level": "host", "resources": [a, b]},
+                },
+            },
+        }
+    )
     emulator.clear()
     return a, b
 
@@ -62,8 +77,7 @@ def test_hint_passes_exactly_the_chosen_host(nova, valet_conf, emulator):
     calls = emulator.requests
     assert [(c["method"], c["path"]) for c in calls] == [("POST", "/v1/placements/" + a)]
     assert calls[0]["token"] is True
-    assert calls[0]["body"] == {"locations": [h.host for h in hosts],
-                                "resource_id": spec.instance_uuid}
+    assert calls[0]["body"] == {"locations": [h.host for h in hosts], "resource_id": spec.instance_uuid}
     # The emulator placed it: the host passed is the placement's location.
     placement = [p for p in valet_api_placements(emulator) if p["orchestration_id"] == a][0]
     assert passed[0].host == placement["location"]
@@ -130,9 +144,9 @@ def test_one_valet_api_call_per_request_of_several_instances(nova, valet_conf, e
 
 # fault, emulator delay, what the log quotes, requests valet-api receives
 FAULTS = [
-    ("refuse", 0, "Remote end closed connection", 1),   # read, then dropped: not resent
-    ("slow", 30, "Read timed out", 1),                  # past read_timeout: not resent
-    ("unauthorized", 0, "HTTP 401", 2),                 # one resend with a new token
+    ("refuse", 0, "Remote end closed connection", 1),  # read, then dropped: not resent
+    ("slow", 30, "Read timed out", 1),  # past read_timeout: not resent
+    ("unauthorized", 0, "HTTP 401", 2),  # one resend with a new token
     ("error500", 0, "HTTP 500", 1),
     ("noplan", 0, "HTTP 404", 1),
     ("down", 0, "Errno 111", 0),
@@ -159,8 +173,9 @@ def test_failure_modes(nova, valet_conf, emulator, caplog, mode, fault, delay, w
         assert passed == []
     else:
         assert passed == hosts
-    assert any(why in r.getMessage() and "failure_mode=%s" % mode in r.getMessage()
-               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert any(why in r.getMessage() and "failure_mode=%s" % mode in r.getMessage() for r in caplog.records), [
+        r.getMessage() for r in caplog.records
+    ]
 
 
 @pytest.mark.parametrize("mode", ["reject", "yield"])
@@ -186,9 +201,10 @@ def test_thousand_hosts_one_call_per_request_one_token(nova, valet_conf, emulato
     server = {"type": "OS::Nova::Server", "properties": {}}
     uuids = [str(uuid.uuid4()) for _ in range(5)]
     from valet_os.common import client
-    client.ValetClient(valet_conf).create_plan({
-        "plan_name": "big", "stack_id": str(uuid.uuid4()),
-        "resources": {u: dict(server, name=u) for u in uuids}})
+
+    client.ValetClient(valet_conf).create_plan(
+        {"plan_name": "big", "stack_id": str(uuid.uuid4()), "resources": {u: dict(server, name=u) for u in uuids}}
+    )
     emulator.clear()
     tokens_before = keystone.token_requests()
     chosen = []

@@ -23,15 +23,31 @@ def _import_side(modules):
 
 
 def load_heat():
-    _import_side(["heat.common.config", "heat.engine.resources", "heat.engine.stack",
-                  "heat.engine.template", "heat.common.template_format",
-                  "heat.common.lifecycle_plugin_utils", "heat.tests.utils"])
+    _import_side(
+        [
+            "heat.common.config",
+            "heat.engine.resources",
+            "heat.engine.stack",
+            "heat.engine.template",
+            "heat.common.template_format",
+            "heat.common.lifecycle_plugin_utils",
+            "heat.tests.utils",
+        ]
+    )
 
 
 def load_nova():
-    _import_side(["nova.conf", "nova.objects", "nova.scheduler.filters",
-                  "nova.scheduler.host_manager", "nova.scheduler.filters.compute_filter"])
+    _import_side(
+        [
+            "nova.conf",
+            "nova.objects",
+            "nova.scheduler.filters",
+            "nova.scheduler.host_manager",
+            "nova.scheduler.filters.compute_filter",
+        ]
+    )
     import nova.objects
+
     nova.objects.register_all()
 
 
@@ -43,6 +59,7 @@ def heat_dummy_db(conf):
     """
     from heat.db import models
     from heat.tests import utils
+
     conf.set_override("connection", "sqlite://", group="database")
     conf.set_override("sqlite_synchronous", False, group="database")
     engine = utils.get_engine()
@@ -73,11 +90,12 @@ def make_stack(utils, text, name="teststack", params=None, convergence=False):
     from heat.engine import environment
     from heat.engine import stack
     from heat.engine import template
-    tmpl = template.Template(template_format.parse(text),
-                             env=environment.Environment(params or {}))
+
+    tmpl = template.Template(template_format.parse(text), env=environment.Environment(params or {}))
     return stack.Stack(utils.dummy_context(), name, tmpl, convergence=convergence)
 
 
 def reload(stk):
     from heat.engine import stack
+
     return stack.Stack.load(stk.context, stack_id=stk.id)

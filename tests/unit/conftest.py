@@ -3,6 +3,7 @@
 `make collection-link` creates .collections/ansible_collections/valet/openstack -> repo root; when it is
 missing (fresh checkout) an equivalent link is made in a temporary directory instead of touching the tree.
 """
+
 import os
 import sys
 import tempfile

@@ -50,8 +50,7 @@ def heat_plugin_dir():
             if path.name == PLUGIN_FILE and "valet_os" in path.parts:
                 return os.path.dirname(os.path.realpath(str(dist.locate_file(path))))
     # Not installed: running from a source checkout.
-    tree = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(valet_os.__file__))),
-                        PLUGIN_SUBDIR)
+    tree = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(valet_os.__file__))), PLUGIN_SUBDIR)
     if os.path.isfile(os.path.join(tree, PLUGIN_FILE)):
         return tree
     return os.path.join(sys.prefix, PLUGIN_SUBDIR)

@@ -1,5 +1,6 @@
 """site.yml --check --diff on a fresh controller (molecule converge.yml ran it): every change shown,
 the package install reported as a change to come, nothing changed, no password printed (testinfra)."""
+
 import os
 import re
 
@@ -60,8 +61,10 @@ def test_every_config_change_is_shown(log):
 
 def test_install_and_restarts_are_changes_to_come(log):
     changed = changed_tasks(log)
-    assert any(re.match(r"valet\.openstack\.valet_openstack : Install \| would install valet-openstack \S+$", n)
-               for n in changed), changed
+    assert any(
+        re.match(r"valet\.openstack\.valet_openstack : Install \| would install valet-openstack \S+$", n)
+        for n in changed
+    ), changed
     # one restart handler over the components: both restart after the install
     assert changed_items(log, "Restart the services") >= {"heat-engine", "nova-scheduler"}, changed
     # the Keystone footprint to come
@@ -77,15 +80,18 @@ def test_no_password_printed(log):
 
 def test_nothing_changed_on_the_host(host):
     assert host.run("sha256sum --check --quiet %s/confs.sha256" % STATE).rc == 0
-    assert host.check_output("python3 -m pip list --format=freeze 2>/dev/null | sort") == \
-        host.file(STATE + "/pip.txt").content_string.rstrip("\n")
+    assert host.check_output("python3 -m pip list --format=freeze 2>/dev/null | sort") == host.file(
+        STATE + "/pip.txt"
+    ).content_string.rstrip("\n")
     assert host.run("python3 -c 'import valet_os'").rc != 0
     for path in ("/var/lib/valet_openstack", "/var/backups/valet_openstack", "/opt/valet_os"):
         assert not host.file(path).exists, path
 
 
 def test_nothing_changed_in_keystone(host):
-    assert host.check_output(OS + "service list -f value -c Name -c Type | sort") == \
-        host.file(STATE + "/services.txt").content_string.rstrip("\n")
-    assert host.check_output(OS + "user list -f value -c Name | sort") == \
-        host.file(STATE + "/users.txt").content_string.rstrip("\n")
+    assert host.check_output(OS + "service list -f value -c Name -c Type | sort") == host.file(
+        STATE + "/services.txt"
+    ).content_string.rstrip("\n")
+    assert host.check_output(OS + "user list -f value -c Name | sort") == host.file(
+        STATE + "/users.txt"
+    ).content_string.rstrip("\n")

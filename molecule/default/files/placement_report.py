@@ -7,6 +7,7 @@ valet-api emulator's rule (a host's name up to its last "-").
     python3 placement_report.py STACK          JSON: servers, groups (with holds), others
     python3 placement_report.py STACK --table  the same as text tables
 """
+
 import json
 import sys
 
@@ -31,8 +32,7 @@ def report(conn, stack_name):
     # The template as Heat stores it (the SDK's get_stack_template trips on its own Stack here).
     template = conn.orchestration.get("/stacks/%s/%s/template" % (stack.name, stack.id)).json()
     definitions = template["resources"]
-    physical = {r.name: r.physical_resource_id
-                for r in conn.orchestration.resources(stack)}
+    physical = {r.name: r.physical_resource_id for r in conn.orchestration.resources(stack)}
     everyone = list(conn.compute.servers(details=True, all_projects=True))
     by_id = {s.id: s for s in everyone}
 
@@ -42,8 +42,12 @@ def report(conn, stack_name):
             continue
         srv = by_id.get(physical.get(name))
         host = srv.compute_host if srv else None
-        servers[name] = {"id": srv.id if srv else None, "status": srv.status if srv else None,
-                         "host": host, "rack": rack_of(host)}
+        servers[name] = {
+            "id": srv.id if srv else None,
+            "status": srv.status if srv else None,
+            "host": host,
+            "rack": rack_of(host),
+        }
 
     def units(name):
         """The group's members, each as the list of server names it stands for."""
@@ -71,25 +75,32 @@ def report(conn, stack_name):
         elif kind == "diversity":
             # Between members; a member that is a group keeps its own servers together.
             seen = [set(unit) for unit in spots]
-            holds = all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1:])
+            holds = all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1 :])
             why = "%ss %s" % (level, " | ".join(",".join(sorted(u)) for u in seen))
         else:
             ids = {servers[s]["id"] for s in members}
-            intruders = sorted(s.name for s in everyone
-                               if s.compute_host in hosts and s.id not in ids)
+            intruders = sorted(s.name for s in everyone if s.compute_host in hosts and s.id not in ids)
             holds = not intruders
             why = "hosts %s hold %s" % (", ".join(hosts), ", ".join(intruders) or "nothing else")
-        groups.append({"name": name, "type": kind, "level": level,
-                       "group_name": props.get("group_name"), "members": members,
-                       "hosts": hosts, "holds": holds, "why": why})
+        groups.append(
+            {
+                "name": name,
+                "type": kind,
+                "level": level,
+                "group_name": props.get("group_name"),
+                "members": members,
+                "hosts": hosts,
+                "holds": holds,
+                "why": why,
+            }
+        )
 
     stack_ids = {s["id"] for s in servers.values()}
     others = {}
     for srv in everyone:
         if srv.id not in stack_ids:
             others.setdefault(srv.compute_host or "-", []).append(srv.name)
-    return {"stack": stack_name, "stack_status": stack.status, "servers": servers,
-            "groups": groups, "others": others}
+    return {"stack": stack_name, "stack_status": stack.status, "servers": servers, "groups": groups, "others": others}
 
 
 def table(data):
@@ -104,10 +115,8 @@ def table(data):
     lines.append("")
     lines.append("%-11s %-30s %-5s %s" % ("group", "rule", "holds", "because"))
     for g in data["groups"]:
-        rule = "%s/%s%s" % (g["type"], g["level"],
-                            " " + g["group_name"] if g["group_name"] else "")
-        lines.append("%-11s %-30s %-5s %s" % (g["name"], rule, "yes" if g["holds"] else "NO",
-                                              g["why"]))
+        rule = "%s/%s%s" % (g["type"], g["level"], " " + g["group_name"] if g["group_name"] else "")
+        lines.append("%-11s %-30s %-5s %s" % (g["name"], rule, "yes" if g["holds"] else "NO", g["why"]))
     return "\n".join(lines)
 
 

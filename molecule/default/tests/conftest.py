@@ -1,4 +1,5 @@
 """Helpers for the default scenario's testinfra tests (they run inside the one container)."""
+
 import base64
 import json
 import pathlib
@@ -30,11 +31,13 @@ class Cloud:
 
     def emulator(self, method, path, body=None):
         """Call the emulator's control API from inside the container (it listens there)."""
-        code = ("import json,urllib.request as u\n"
-                f"r=u.Request({EMULATOR + path!r},method={method!r},"
-                f"data={json.dumps(body).encode() if body is not None else None!r},"
-                "headers={'Content-Type':'application/json'})\n"
-                "print(u.urlopen(r,timeout=10).read().decode() or 'null')\n")
+        code = (
+            "import json,urllib.request as u\n"
+            f"r=u.Request({EMULATOR + path!r},method={method!r},"
+            f"data={json.dumps(body).encode() if body is not None else None!r},"
+            "headers={'Content-Type':'application/json'})\n"
+            "print(u.urlopen(r,timeout=10).read().decode() or 'null')\n"
+        )
         # base64 keeps the code away from the shell's quoting.
         encoded = base64.b64encode(code.encode()).decode()
         return json.loads(self.host.check_output(f"echo {encoded} | base64 -d | python3"))

@@ -4,6 +4,7 @@ Shared by test_e2e.py and test_e2e_faults.py. The test host (testhost-up `server
 runs nova-api, nova-conductor, glance and neutron's API, and four nova-compute services with
 Nova's fake virt driver, two per rack by the emulator's rule (rack = host name up to the last "-").
 """
+
 import json
 import os
 import pathlib
@@ -25,8 +26,9 @@ def rack_of(host):
 def boot(cloud, name):
     """`openstack server create` without Heat (the filter's ad-hoc path); returns the id."""
     # --nic none needs compute API 2.37; the server gets no port.
-    out = cloud.openstack(f"--os-compute-api-version 2.37 server create -f json --flavor {FLAVOR} "
-                          f"--image {IMAGE} --nic none {name}")
+    out = cloud.openstack(
+        f"--os-compute-api-version 2.37 server create -f json --flavor {FLAVOR} --image {IMAGE} --nic none {name}"
+    )
     return json.loads(out)["id"]
 
 
@@ -49,9 +51,11 @@ def delete_server(cloud, ident):
     cloud.openstack(f"server delete --wait {ident}", check=False)
     # The filter's ad-hoc plan is keyed by the instance uuid; valet-api would learn of the
     # deletion from its own sources, the emulator is told through the API (any token will do).
-    cloud.host.run("python3 -c \"import urllib.request as u;"
-                   f"u.urlopen(u.Request('http://127.0.0.1:8090/v1/plans/{ident}',method='DELETE',"
-                   "headers={'X-Auth-Token':'test'}),timeout=10)\"")
+    cloud.host.run(
+        "python3 -c \"import urllib.request as u;"
+        f"u.urlopen(u.Request('http://127.0.0.1:8090/v1/plans/{ident}',method='DELETE',"
+        "headers={'X-Auth-Token':'test'}),timeout=10)\""
+    )
 
 
 def filter_lines(log, instance_id):
@@ -61,7 +65,8 @@ def filter_lines(log, instance_id):
 def figures_file():
     """Where figures go for tests/molecule-suite.sh to print in its summary."""
     base = os.environ.get("VALET_MOLECULE_LOG_DIR") or os.path.join(
-        os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "tests", "output", "molecule")
+        os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "tests", "output", "molecule"
+    )
     path = pathlib.Path(base) / "figures.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -3,6 +3,7 @@ test_e2e_faults.py (real boots through nova-scheduler).
 
 The scenario converges with short timeouts (play vars in converge.yml) to keep the faults fast.
 """
+
 import os
 import pathlib
 import subprocess
@@ -14,8 +15,7 @@ import yaml
 from conftest import HEAT_LOG
 from conftest import Cloud
 
-SCENARIO_VARS = yaml.safe_load(
-    (pathlib.Path(__file__).resolve().parent.parent / "converge.yml").read_text())[0]["vars"]
+SCENARIO_VARS = yaml.safe_load((pathlib.Path(__file__).resolve().parent.parent / "converge.yml").read_text())[0]["vars"]
 CONNECT = SCENARIO_VARS["valet_openstack_connect_timeout"]
 READ = SCENARIO_VARS["valet_openstack_read_timeout"]
 RETRIES = SCENARIO_VARS["valet_openstack_retries"]
@@ -61,10 +61,21 @@ def set_failure_mode(cloud, component, value):
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     ansible = str(pathlib.Path(sys.executable).parent / "ansible")
     subprocess.run(
-        [ansible, "all", "-i", inventory, "-m", "valet.openstack.oslo_ini", "-a",
-         f"path=/etc/{component}/{component}.conf section=valet option=failure_mode value={value} "
-         f"ledger=/var/lib/molecule-faults/{component}-ledger.json"],
-        check=True, capture_output=True, text=True)
+        [
+            ansible,
+            "all",
+            "-i",
+            inventory,
+            "-m",
+            "valet.openstack.oslo_ini",
+            "-a",
+            f"path=/etc/{component}/{component}.conf section=valet option=failure_mode value={value} "
+            f"ledger=/var/lib/molecule-faults/{component}-ledger.json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     if component == "nova":
         # testhost-up starts it again and waits until it has re-registered and stays up.
         cloud.host.check_output("service nova-scheduler stop; /usr/local/sbin/testhost-up nova")

@@ -5,6 +5,7 @@ rollout must have achieved: the Heat plugin registered and planning real stacks 
 valet-api, the Nova filter enabled last and loadable, the Keystone footprint, the config
 files' ownership, and no secret in any log.
 """
+
 import json
 import re
 
@@ -26,7 +27,8 @@ def test_nova_scheduler_runs(host):
     # Debian's `service nova-scheduler status` misses the python process: look at argv.
     assert host.run("pgrep -f '^/usr/bin/python3 /usr/bin/nova-scheduler'").rc == 0
     rows = host.check_output(
-        "mysql -N -B -e \"SELECT host FROM nova.services WHERE \\`binary\\`='nova-scheduler' AND deleted=0\"")
+        "mysql -N -B -e \"SELECT host FROM nova.services WHERE \\`binary\\`='nova-scheduler' AND deleted=0\""
+    )
     assert host.check_output("hostname").strip() in rows.split()
 
 
@@ -85,9 +87,11 @@ def test_invalid_group_assignment_rejected_by_heat(cloud):
 
 
 def _nova_filters(host):
-    code = ("import json;from nova import config;import nova.conf as c;"
-            "config.parse_args(['x','--config-file','/etc/nova/nova.conf'],configure_db=False,init_rpc=False);"
-            "f=c.CONF.filter_scheduler;print(json.dumps([f.available_filters,f.enabled_filters]))")
+    code = (
+        "import json;from nova import config;import nova.conf as c;"
+        "config.parse_args(['x','--config-file','/etc/nova/nova.conf'],configure_db=False,init_rpc=False);"
+        "f=c.CONF.filter_scheduler;print(json.dumps([f.available_filters,f.enabled_filters]))"
+    )
     return json.loads(host.check_output(f"python3 -c \"{code}\""))
 
 
@@ -108,11 +112,9 @@ def test_nova_scheduler_log_has_no_filter_error(host):
 def test_keystone_footprint(cloud):
     user = json.loads(cloud.openstack("user show -f json valet"))
     assert user["enabled"] is True
-    roles = json.loads(cloud.openstack(
-        "role assignment list --user valet --project service --names -f json"))
+    roles = json.loads(cloud.openstack("role assignment list --user valet --project service --names -f json"))
     assert [r["Role"] for r in roles] == ["admin"]
-    services = [s for s in json.loads(cloud.openstack("service list --long -f json"))
-                if s["Type"] == "valet"]
+    services = [s for s in json.loads(cloud.openstack("service list --long -f json")) if s["Type"] == "valet"]
     assert [s["Name"] for s in services] == ["valet"]
     endpoints = json.loads(cloud.openstack("endpoint list --service valet -f json"))
     assert sorted(e["Interface"] for e in endpoints) == ["admin", "internal", "public"]

@@ -5,6 +5,7 @@ nova-compute (fake driver, hosts r1-h1, r1-h2, r2-h1, r2-h2). One stack of seven
 (files/servers-stack.yaml) is created once for the module; every check below only reads it.
 Placement is read from Nova (OS-EXT-SRV-ATTR:host), never from Valet's answer alone.
 """
+
 import json
 import subprocess
 
@@ -25,8 +26,12 @@ STACK = "molecule-e2e"
 def _memory(host):
     """The test host's memory use as `podman stats` reports it (the container's cgroup)."""
     name = host.backend.get_hostname()  # the inventory name: the container's name
-    stats = subprocess.run(["podman", "stats", "--no-stream", "--format", "{{.MemUsage}}", name],
-                           capture_output=True, text=True, check=False)
+    stats = subprocess.run(
+        ["podman", "stats", "--no-stream", "--format", "{{.MemUsage}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return stats.stdout.strip() or "unknown (podman stats: %s)" % stats.stderr.strip()
 
 
@@ -42,8 +47,9 @@ def e2e(host):
     try:
         report = json.loads(host.check_output(f"python3 {report_script} {STACK}"))
         record_figure("e2e: 7-server stack %s in" % status, "%.0f s (budget 90 s)" % seconds)
-        record_figure("e2e: test host memory, 4 fake computes + 7 servers",
-                      "%s (podman stats; budget 4 GB)" % _memory(host))
+        record_figure(
+            "e2e: test host memory, 4 fake computes + 7 servers", "%s (podman stats; budget 4 GB)" % _memory(host)
+        )
         yield report, status, reason, seconds, cloud.log_since(NOVA_LOG, offset)
     finally:
         # Frees the hosts valet-api reserved for the stack's exclusivity group.

@@ -6,6 +6,7 @@ filter's token (401). reject: the server ends in ERROR with Nova's "No valid hos
 no host; yield: ACTIVE on a host Nova chose. A slow valet-api costs one bounded wait per
 scheduling request (the request's own attempts, never one per candidate host).
 """
+
 import time
 
 import pytest
@@ -49,14 +50,14 @@ def _one_call_per_request(verdict, elapsed, requests):
     """One scheduling request, four candidate hosts, and valet-api got the POST once: a request
     it received is never resent, so a hung valet-api costs one bounded wait (time printed only)."""
     attempts = [r for r in requests if r["method"] == "POST"]
-    record_figure(f"e2e: slow valet-api, {verdict} in",
-                  "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts)))
+    record_figure(
+        f"e2e: slow valet-api, {verdict} in", "%.1f s, %d valet-api call(s) for 4 hosts" % (elapsed, len(attempts))
+    )
     assert len(attempts) == 1, attempts
 
 
 def _placed(cloud, ident):
-    return [p for p in cloud.emulator("GET", "/state")["placements"].values()
-            if p["resource_id"] == ident]
+    return [p for p in cloud.emulator("GET", "/state")["placements"].values() if p["resource_id"] == ident]
 
 
 # Down, slow, and a refusal of its credentials; every other cause the filter reaches the same

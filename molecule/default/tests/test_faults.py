@@ -8,6 +8,7 @@ failure_mode helpers of both are in faults.py.
 Times are printed, not asserted: "does not hang" is proven by the cause the stack quotes (the
 client gave up on a valet-api that answers only after SLOW_DELAY), not by the clock.
 """
+
 import pytest
 from conftest import HEAT_LOG
 from faults import CAUSES

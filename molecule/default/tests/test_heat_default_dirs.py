@@ -4,6 +4,7 @@ Debian's packaged heat.conf has plugin_dirs only as a comment, so the role had t
 it must list Heat's defaults (as the installed Heat defines them) before Valet's directory, and a
 resource plugin an operator keeps in one of those directories must still load in heat-engine.
 """
+
 import base64
 import json
 import time
@@ -33,9 +34,11 @@ def resource_mapping():
 
 def _heat(host, expr):
     """Evaluate expr with Heat's own config loaded from /etc/heat/heat.conf (as heat-engine does)."""
-    code = ("import json\nfrom heat.common import config\nfrom oslo_config import cfg\n"
-            "cfg.CONF(['--config-file', '/etc/heat/heat.conf'], project='heat')\n"
-            f"print(json.dumps({expr}))\n")
+    code = (
+        "import json\nfrom heat.common import config\nfrom oslo_config import cfg\n"
+        "cfg.CONF(['--config-file', '/etc/heat/heat.conf'], project='heat')\n"
+        f"print(json.dumps({expr}))\n"
+    )
     encoded = base64.b64encode(code.encode()).decode()
     return json.loads(host.check_output(f"echo {encoded} | base64 -d | python3 2>/dev/null"))
 

@@ -5,6 +5,7 @@ so stacks run on the convergence engine, where the plans come from Valet's trave
 The venv scenario runs this file too, on Heat 27. The upgrade from release 1.0 (legacy engine)
 is test_upgrade_from_1_0.py.
 """
+
 import os
 import pathlib
 import subprocess
@@ -46,8 +47,10 @@ def _stacks_of(host, root_id):
 
 def _uuids(host, stack_id):
     """name -> Heat resource uuid of the stack's current resources, from Heat's database."""
-    rows = _sql(host, "SELECT name, uuid FROM heat.resource WHERE stack_id='%s' "
-                      "AND (replaced_by IS NULL) ORDER BY id" % stack_id)
+    rows = _sql(
+        host,
+        "SELECT name, uuid FROM heat.resource WHERE stack_id='%s' AND (replaced_by IS NULL) ORDER BY id" % stack_id,
+    )
     return dict(line.split("\t") for line in rows.splitlines())
 
 
@@ -96,7 +99,8 @@ def _heat_version(host):
     engine = host.check_output("pgrep -o -a -f heat-engine")
     python = "/openstack/venvs/openstack/bin/python3" if "/openstack/venvs/" in engine else "python3"
     return host.check_output(
-        f"cd / && {python} -c 'import heat.version as v; print(v.version_info.version_string())'").strip()
+        f"cd / && {python} -c 'import heat.version as v; print(v.version_info.version_string())'"
+    ).strip()
 
 
 def test_rollout_leaves_heats_engine_as_it_was(host):
@@ -123,7 +127,10 @@ def test_create_update_rollback_delete_with_nested_stacks(cloud, host):
     assert set(posts) == set(stacks)
     uuid = _uuids(host, top)
     assert _group(posts[top], "apps") == {
-        "group_type": "affinity", "level": "host", "resources": [uuid["app1"], uuid["app2"]]}
+        "group_type": "affinity",
+        "level": "host",
+        "resources": [uuid["app1"], uuid["app2"]],
+    }
     assert set(posts[top]["resources"]) == {uuid["apps"]}
     members = [sid for sid, (name, _c) in stacks.items() if posts[sid]["resources"]]
     assert len(members) == 3  # the top stack and the two ResourceGroup members
@@ -141,8 +148,10 @@ def test_create_update_rollback_delete_with_nested_stacks(cloud, host):
     assert {n: after[n] for n in ("app1", "app2", "apps")} == {n: uuid[n] for n in ("app1", "app2", "apps")}
     (put,) = [p for p in _calls(cloud, "PUT") if p["path"] == f"/v1/plans/{top}"]
     assert _group(put["body"], "apps") == {
-        "group_type": "diversity", "level": "host",
-        "resources": [uuid["app1"], uuid["app2"], after["app3"]]}
+        "group_type": "diversity",
+        "level": "host",
+        "resources": [uuid["app1"], uuid["app2"], after["app3"]],
+    }
 
     # Update: app3 is removed again.
     cloud.clear()

@@ -4,6 +4,7 @@ Stacks created under 1.0 keep the legacy engine for their whole life: after the 
 release's site.yml, which puts back the operator's convergence_engine) their updates and deletes
 still reach valet-api, through the lifecycle plugin.
 """
+
 import json
 
 from test_heat_engines import LEDGER
@@ -22,8 +23,14 @@ LEGACY = "molecule-legacy"
 def test_legacy_stack_of_release_1_0_is_heard_after_the_upgrade(cloud, host):
     # What release 1.0 did on install: [DEFAULT] convergence_engine = False through the role's
     # INI module and ledger, then a heat-engine restart. Stacks created then are legacy stacks.
-    _ansible("ansible", "all", "-m", "valet.openstack.oslo_ini", "-a",
-             f"path=/etc/heat/heat.conf section=DEFAULT option=convergence_engine value=False ledger={LEDGER}")
+    _ansible(
+        "ansible",
+        "all",
+        "-m",
+        "valet.openstack.oslo_ini",
+        "-a",
+        f"path=/etc/heat/heat.conf section=DEFAULT option=convergence_engine value=False ledger={LEDGER}",
+    )
     _restart_heat_engine(cloud)
     cloud.delete_stack(LEGACY)
     cloud.clear()
@@ -38,8 +45,10 @@ def test_legacy_stack_of_release_1_0_is_heard_after_the_upgrade(cloud, host):
     lines = host.file("/etc/heat/heat.conf").content_string.splitlines()
     # The ledger put back what was there: Debian's comment only.
     assert [line for line in lines if "convergence_engine" in line] == ["#convergence_engine = true"]
-    assert host.check_output(f"python3 -c \"import json;print(json.load(open('{LEDGER}')))\"").count(
-        "convergence_engine") == 0
+    assert (
+        host.check_output(f"python3 -c \"import json;print(json.load(open('{LEDGER}')))\"").count("convergence_engine")
+        == 0
+    )
 
     # A new stack runs on the convergence engine; the old one stays legacy and is still heard.
     cloud.clear()

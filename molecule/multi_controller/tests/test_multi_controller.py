@@ -4,6 +4,7 @@ Run by `molecule verify -s multi_controller` against every container, before and
 side effect (a failed upgrade that must leave every host's share as it was). Versions are
 not pinned here: ctl1 legitimately carries the upgraded package after the side effect.
 """
+
 import json
 
 import pytest
@@ -86,9 +87,11 @@ def test_plugins_registered_with_heat_and_nova_code(host, name):
     if name not in CONTROLLERS:
         pytest.skip("nothing is registered on the infra host")
     for component in sorted(c for c, hosts in (("heat", HEAT_HOSTS), ("nova", NOVA_HOSTS)) if name in hosts):
-        result = host.ansible("valet.openstack.valet_verify",
-                              "component=%s expect=present check_process=true log_file=''" % component,
-                              check=False)
+        result = host.ansible(
+            "valet.openstack.valet_verify",
+            "component=%s expect=present check_process=true log_file=''" % component,
+            check=False,
+        )
         assert not result.get("failed"), result.get("msg")
         assert "all" in result["msg"] and "checks passed" in result["msg"]
 

@@ -1,5 +1,6 @@
 """After site.yml then uninstall.yml (molecule side_effect): Valet is gone, the config files are
 back byte for byte, and heat-engine / nova-scheduler run again with them (testinfra)."""
+
 import json
 import time
 
@@ -38,7 +39,8 @@ def test_package_is_gone(host):
     # No Heat entry point left behind by a half-removed distribution.
     eps = host.check_output(
         "python3 -c \"from importlib.metadata import entry_points;"
-        "print([e.value for e in entry_points(group='heat.stack_lifecycle_plugins')])\"")
+        "print([e.value for e in entry_points(group='heat.stack_lifecycle_plugins')])\""
+    )
     assert "valet" not in eps
     assert not host.file("/opt/valet_os/src").exists
 
@@ -63,7 +65,7 @@ def test_service_restarted_and_logging(host, name):
     # oslo.log lines: "<date> <time> <pid> <LEVEL> ..."; a line from a current pid after the
     # recorded size proves the restarted process got through its start-up far enough to log.
     f = host.file(log)
-    fresh = f.content[before[f"{name}_log"]:].decode(errors="replace").splitlines()
+    fresh = f.content[before[f"{name}_log"] :].decode(errors="replace").splitlines()
     own = [line for line in fresh if len(line.split()) > 3 and line.split()[2] in pids]
     assert own, f"no line from pids {pids} in {log} since the uninstall"
     assert not [line for line in fresh if "SchedulerHostFilterNotFound" in line or " CRITICAL " in line]

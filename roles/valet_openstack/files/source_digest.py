@@ -3,6 +3,7 @@
 The same files install.yml packs (build leftovers excluded): paths and contents, in sorted order,
 so the digest changes exactly when what would be staged changes.
 """
+
 import hashlib
 import os
 import sys

@@ -5,6 +5,7 @@ Heat plugin directory, editable or not), Heat's own plugin_dirs default, and the
 staged source. Reads only; standard library at module level, since it runs in the service's Python.
 argv[1]: JSON {"stamp": path of the staged source's digest file, "heat": read Heat's default}.
 """
+
 import importlib.util
 import json
 import subprocess
@@ -21,12 +22,14 @@ def has(name):
 
 def package():
     """valet_os.paths' own answer (it knows both install layouts), plus PEP 610's editable flag."""
-    proc = subprocess.run([sys.executable, '-m', 'valet_os.paths'], capture_output=True, text=True,
-                          cwd='/', check=False)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'valet_os.paths'], capture_output=True, text=True, cwd='/', check=False
+    )
     if proc.returncode != 0 or not proc.stdout.strip().startswith('{'):
         return None
     found = json.loads(proc.stdout)
     from importlib import metadata
+
     try:
         direct = json.loads(metadata.distribution('valet-openstack').read_text('direct_url.json') or 'null')
     except Exception:  # not installed by pip (a source checkout on sys.path): not editable
@@ -38,6 +41,7 @@ def package():
 def heat_plugin_dirs_default():
     """plugin_dirs' default as the installed Heat defines it (the list heat-engine uses when unset)."""
     from heat.common import config
+
     for _group, opts in config.list_opts():
         for opt in opts:
             if opt.name == 'plugin_dirs':
@@ -47,9 +51,13 @@ def heat_plugin_dirs_default():
 
 def main():
     args = json.loads(sys.argv[1])
-    out = {'pip': has('pip'),
-           'build_tools': has('setuptools') and (has('wheel') or has('setuptools.command.bdist_wheel')),
-           'package': package(), 'source_digest': None, 'heat_plugin_dirs_default': None}
+    out = {
+        'pip': has('pip'),
+        'build_tools': has('setuptools') and (has('wheel') or has('setuptools.command.bdist_wheel')),
+        'package': package(),
+        'source_digest': None,
+        'heat_plugin_dirs_default': None,
+    }
     try:
         with open(args['stamp']) as handle:
             out['source_digest'] = handle.read().strip()

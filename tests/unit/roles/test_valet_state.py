@@ -1,24 +1,32 @@
 """The role's one read of the service's Python (roles/valet_openstack/files/valet_state.py), run for
 real: by this venv's Python (Heat 27 and the editable valet-openstack installed) and by a bare venv."""
+
 import json
 import os
 import subprocess
 import sys
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..',
-                      'roles', 'valet_openstack', 'files', 'valet_state.py')
+SCRIPT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'roles', 'valet_openstack', 'files', 'valet_state.py'
+)
 
 
 def state(python, tmp_path, heat=True):
     with open(SCRIPT) as handle:
         source = handle.read()
-    out = subprocess.run([python, '-c', source, json.dumps({'stamp': str(tmp_path / 'stamp'), 'heat': heat})],
-                         capture_output=True, text=True, check=True, cwd='/')
+    out = subprocess.run(
+        [python, '-c', source, json.dumps({'stamp': str(tmp_path / 'stamp'), 'heat': heat})],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd='/',
+    )
     return json.loads(out.stdout)
 
 
 def test_reads_heats_own_default_and_the_installed_package(tmp_path):
     from heat.common import config
+
     expected = [o.default for _g, opts in config.list_opts() for o in opts if o.name == 'plugin_dirs'][0]
     (tmp_path / 'stamp').write_text('abc\n')
     got = state(sys.executable, tmp_path)
@@ -26,6 +34,7 @@ def test_reads_heats_own_default_and_the_installed_package(tmp_path):
     assert '/usr/lib/heat' in got['heat_plugin_dirs_default']
     assert got['pip'] is True and got['source_digest'] == 'abc'
     import valet_os
+
     assert got['package']['version'] == valet_os.__version__
     assert got['package']['heat_plugin_dir'].endswith('/etc/valet_os/heat')
     # `make venv` installs the package with pip install -e.

@@ -41,8 +41,7 @@ class ValetAPIError(ValetError):
     def __init__(self, status, explanation, method="", path=""):
         self.status = status
         self.explanation = explanation
-        super().__init__("valet-api %s %s failed with HTTP %s: %s"
-                         % (method, path, status, explanation))
+        super().__init__("valet-api %s %s failed with HTTP %s: %s" % (method, path, status, explanation))
 
 
 def unwrap(reply, key):
@@ -111,8 +110,7 @@ class _Transport(HTTPAdapter):
         self._timeouts = (opts.connect_timeout, opts.read_timeout, opts.total_timeout)
         # connect: failures before the request left (refused, unreachable, connect timeout).
         # read=False: once sent, never again. status=0: an HTTP error reply is an answer.
-        super().__init__(max_retries=Retry(total=None, connect=opts.retries, read=False,
-                                           status=0, other=0))
+        super().__init__(max_retries=Retry(total=None, connect=opts.retries, read=False, status=0, other=0))
 
     def send(self, request, **kwargs):
         # Every request gets its own deadline, Keystone's token request included.
@@ -129,8 +127,7 @@ class ValetClient:
         if not opts.url:
             raise ValetError("[valet] url is not set")
         if not opts.admin_auth_url:
-            raise ValetAuthError("[valet] admin_auth_url is not set: cannot authenticate to "
-                                 "valet-api")
+            raise ValetAuthError("[valet] admin_auth_url is not set: cannot authenticate to valet-api")
         self._who = "user %r at %s" % (opts.admin_username, opts.admin_auth_url)
         auth = v3.Password(
             auth_url=opts.admin_auth_url,
@@ -138,7 +135,8 @@ class ValetClient:
             password=opts.admin_password,
             project_name=opts.admin_tenant_name,
             user_domain_name=opts.admin_user_domain_name,
-            project_domain_name=opts.admin_project_domain_name)
+            project_domain_name=opts.admin_project_domain_name,
+        )
         http = requests.Session()
         transport = _Transport(opts)
         http.mount("http://", transport)
@@ -151,7 +149,8 @@ class ValetClient:
             raise_exc=False,
             additional_headers={"Accept": "application/json"},
             client_name="valet-openstack",
-            client_version=valet_os.__version__)
+            client_version=valet_os.__version__,
+        )
 
     def request(self, method, path, body=None):
         """Send one request; return (status, parsed JSON or None). Raise ValetError on failure."""
@@ -159,15 +158,13 @@ class ValetClient:
             # A no-op while the token is fresh; asked first so that errors name the culprit.
             self._adapter.get_token()
         except ks_exc.ConnectionError as exc:
-            raise ValetUnavailable("Keystone unreachable for the Valet %s: %s"
-                                   % (self._who, _why(exc))) from exc
+            raise ValetUnavailable("Keystone unreachable for the Valet %s: %s" % (self._who, _why(exc))) from exc
         except ks_exc.ClientException as exc:
             raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc)) from exc
         try:
             response = self._adapter.request(path, method, json=body)
         except ks_exc.ConnectionError as exc:
-            raise ValetUnavailable("valet-api %s %s got no answer: %s"
-                                   % (method, path, _why(exc))) from exc
+            raise ValetUnavailable("valet-api %s %s got no answer: %s" % (method, path, _why(exc))) from exc
         except ks_exc.ClientException as exc:
             # valet-api's replies come back as responses (raise_exc=False): this is Keystone
             # refusing the new token asked for after a 401.
@@ -179,8 +176,9 @@ class ValetClient:
         try:
             return response.status_code, response.json()
         except ValueError:
-            raise ValetAPIError(response.status_code, "reply is not JSON: %r"
-                                % response.text[:200], method, path) from None
+            raise ValetAPIError(
+                response.status_code, "reply is not JSON: %r" % response.text[:200], method, path
+            ) from None
 
     # -- valet-api calls ---------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ PLANNER = None
 def heat_version():
     try:
         from heat import version
+
         return version.version_info.version_string()
     except Exception:  # a Heat without pbr metadata still runs
         return "unknown"
@@ -91,8 +92,7 @@ def _wrap(original, signature):
                 # Raises ValetPlanError to stop the traversal before any resource starts.
                 frees_only = _frees_only(self)
                 # Rows are read inside send(): a failure there follows failure_mode too.
-                _planner().send(self, action, uuids=functools.partial(_uuids, self),
-                                frees_only=frees_only)
+                _planner().send(self, action, uuids=functools.partial(_uuids, self), frees_only=frees_only)
             if callable(theirs):
                 theirs()
 
@@ -127,9 +127,12 @@ def install():
         setattr(heat_stack.Stack, TARGET, _wrap(original, signature))
     except Exception as exc:
         STATUS["state"] = "unsupported: %s" % exc
-        LOG.error("valet: Heat %s is not supported by valet-openstack's convergence hook "
-                  "(%s): stacks of the convergence engine get no Valet plan",
-                  STATUS["heat"], exc)
+        LOG.error(
+            "valet: Heat %s is not supported by valet-openstack's convergence hook "
+            "(%s): stacks of the convergence engine get no Valet plan",
+            STATUS["heat"],
+            exc,
+        )
         return False
     STATUS["state"] = "active"
     LOG.info("valet: convergence hook active in Heat %s", STATUS["heat"])

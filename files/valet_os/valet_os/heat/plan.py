@@ -133,8 +133,9 @@ class Planner:
         except valet_client.ValetAPIError as exc:
             if _is_verdict(exc) and not frees_only:
                 # valet-api looked at the plan and said no: never yielded.
-                raise ValetPlanError("Valet refused %s of stack %s: %s (HTTP %s)"
-                                     % (action, stack.name, exc.explanation, exc.status)) from exc
+                raise ValetPlanError(
+                    "Valet refused %s of stack %s: %s (HTTP %s)" % (action, stack.name, exc.explanation, exc.status)
+                ) from exc
             self._unavailable(stack, action, exc, frees_only)
         except Exception as exc:  # valet-api down, or Heat internals this release does not know
             self._unavailable(stack, action, exc, frees_only)
@@ -162,15 +163,16 @@ class Planner:
 
     @staticmethod
     def _new_plan(stack, resources):
-        return {"plan_name": stack.name, "stack_id": stack.id, "timeout": PLAN_TIMEOUT,
-                "resources": resources}
+        return {"plan_name": stack.name, "stack_id": stack.id, "timeout": PLAN_TIMEOUT, "resources": resources}
 
     @staticmethod
     def _unavailable(stack, action, exc, frees_only):
         if frees_only or cfg.CONF.valet.failure_mode == "yield":
             why = "it only frees resources" if frees_only else "failure_mode=yield"
-            LOG.warning("Valet unavailable, stack %s goes on with %s without Valet (%s): %s",
-                        stack.name, action, why, exc)
+            LOG.warning(
+                "Valet unavailable, stack %s goes on with %s without Valet (%s): %s", stack.name, action, why, exc
+            )
             return
-        raise ValetPlanError("Valet unavailable, %s of stack %s rejected "
-                             "(failure_mode=reject): %s" % (action, stack.name, exc))
+        raise ValetPlanError(
+            "Valet unavailable, %s of stack %s rejected (failure_mode=reject): %s" % (action, stack.name, exc)
+        )

@@ -39,17 +39,20 @@ class ValetPlacement:
         else:
             location = self._adhoc(spec_obj, names)
         if not location:
-            raise valet_client.ValetError("valet-api gave no location for %s"
-                                          % (hint or spec_obj.instance_uuid))
+            raise valet_client.ValetError("valet-api gave no location for %s" % (hint or spec_obj.instance_uuid))
         return location
 
     def _adhoc(self, spec_obj, names):
         """No Heat hint: a one-server plan keyed by the instance uuid."""
         uuid = spec_obj.instance_uuid
         body = {
-            "plan_name": uuid, "stack_id": uuid, "locations": names, "timeout": "60 sec",
-            "resources": {uuid: {"name": uuid, "type": "OS::Nova::Server",
-                                 "properties": {"flavor": spec_obj.flavor.name}}},
+            "plan_name": uuid,
+            "stack_id": uuid,
+            "locations": names,
+            "timeout": "60 sec",
+            "resources": {
+                uuid: {"name": uuid, "type": "OS::Nova::Server", "properties": {"flavor": spec_obj.flavor.name}}
+            },
         }
         try:
             plan = self._api().create_plan(body)
@@ -87,19 +90,30 @@ class ValetFilter(filters.BaseHostFilter):
         except valet_client.ValetError as exc:
             return self._without_valet(hosts, spec_obj.instance_uuid, exc)
         if location not in names:
-            LOG.warning("ValetFilter: Valet chose %s for instance %s, which is not among the %d "
-                        "candidate host(s)", location, spec_obj.instance_uuid, len(names))
+            LOG.warning(
+                "ValetFilter: Valet chose %s for instance %s, which is not among the %d candidate host(s)",
+                location,
+                spec_obj.instance_uuid,
+                len(names),
+            )
         else:
-            LOG.info("ValetFilter: Valet chose host %s for instance %s",
-                     location, spec_obj.instance_uuid)
+            LOG.info("ValetFilter: Valet chose host %s for instance %s", location, spec_obj.instance_uuid)
         return [host for host in hosts if host.host == location]
 
     @staticmethod
     def _without_valet(hosts, instance_uuid, exc):
         if cfg.CONF.valet.failure_mode == "yield":
-            LOG.warning("ValetFilter: no answer from Valet for instance %s, passing all %d "
-                        "host(s) (failure_mode=yield): %s", instance_uuid, len(hosts), exc)
+            LOG.warning(
+                "ValetFilter: no answer from Valet for instance %s, passing all %d host(s) (failure_mode=yield): %s",
+                instance_uuid,
+                len(hosts),
+                exc,
+            )
             return hosts
-        LOG.error("ValetFilter: no answer from Valet for instance %s, rejecting all %d "
-                  "host(s) (failure_mode=reject): %s", instance_uuid, len(hosts), exc)
+        LOG.error(
+            "ValetFilter: no answer from Valet for instance %s, rejecting all %d host(s) (failure_mode=reject): %s",
+            instance_uuid,
+            len(hosts),
+            exc,
+        )
         return []

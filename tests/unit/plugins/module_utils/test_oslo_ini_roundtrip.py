@@ -4,6 +4,7 @@ Files are generated with comments (# and ;), blank and whitespace-only lines, du
 sections, odd spacing, `key: value`, continuation lines, CRLF, a missing final newline, and with the
 options we touch present (sometimes already holding our value) or absent.
 """
+
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import assume
@@ -15,8 +16,13 @@ from ansible_collections.valet.openstack.plugins.module_utils import oslo_ini as
 
 VALET_FILTER = 'valet_os.nova.valet_filter.ValetFilter'
 HEAT_DIR = '/usr/lib/python3/dist-packages/valet_os/heat'
-NOVA_DEFAULT = ['ComputeFilter', 'ComputeCapabilitiesFilter', 'ImagePropertiesFilter',
-                'ServerGroupAntiAffinityFilter', 'ServerGroupAffinityFilter']
+NOVA_DEFAULT = [
+    'ComputeFilter',
+    'ComputeCapabilitiesFilter',
+    'ImagePropertiesFilter',
+    'ServerGroupAntiAffinityFilter',
+    'ServerGroupAffinityFilter',
+]
 
 INSTALL = [
     dict(section='DEFAULT', option='plugin_dirs', kind='list', value=HEAT_DIR),
@@ -24,17 +30,28 @@ INSTALL = [
     dict(section='valet', option='url', value='http://valet:8090/v1'),
     dict(section='valet', option='admin_password', value='s3cret'),
     dict(section='valet', option='failure_mode', value='reject'),
-    dict(section='filter_scheduler', option='available_filters', kind='multi', value=VALET_FILTER,
-         default=['nova.scheduler.filters.all_filters']),
-    dict(section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter',
-         position='last', default=NOVA_DEFAULT),
+    dict(
+        section='filter_scheduler',
+        option='available_filters',
+        kind='multi',
+        value=VALET_FILTER,
+        default=['nova.scheduler.filters.all_filters'],
+    ),
+    dict(
+        section='filter_scheduler',
+        option='enabled_filters',
+        kind='list',
+        value='ValetFilter',
+        position='last',
+        default=NOVA_DEFAULT,
+    ),
 ]
 
 SECTIONS = ['DEFAULT', 'filter_scheduler', 'valet', 'database', 'keystone_authtoken', 'Filter_Scheduler', 'default']
 LIST_MEMBERS = ['ComputeFilter', 'RamFilter', 'ValetFilter', '/usr/lib/heat', HEAT_DIR, 'x']
 OPTION_VALUES = {
-    'plugin_dirs': None,          # a list
-    'enabled_filters': None,      # a list
+    'plugin_dirs': None,  # a list
+    'enabled_filters': None,  # a list
     'stack_scheduler_hints': ['true', 'false', 'False', ''],
     'url': ['http://valet:8090/v1', 'http://old/v1'],
     'admin_password': ['s3cret', 'other'],
@@ -67,8 +84,10 @@ def assignment(draw):
     lines = [line]
     for _idx in range(draw(st.integers(0, 2))):
         # Continuation lines: indented, part of the value for oslo.config.
-        lines.append(draw(st.sampled_from(['    ', '\t', ' '])) + draw(st.sampled_from(
-            ['more,', 'ComputeFilter', '# looks like a comment', 'x, y'])))
+        lines.append(
+            draw(st.sampled_from(['    ', '\t', ' ']))
+            + draw(st.sampled_from(['more,', 'ComputeFilter', '# looks like a comment', 'x, y']))
+        )
     return lines
 
 
@@ -98,7 +117,7 @@ def oslo_file(draw):
     eol = draw(st.sampled_from(['\n', '\r\n']))
     text = ''.join(line + eol for line in lines)
     if text and draw(st.booleans()):
-        text = text[:-len(eol)]
+        text = text[: -len(eol)]
     return text
 
 
@@ -127,11 +146,15 @@ def apply_all(text, ledger, edits, state):
     return text, ledger
 
 
-@settings(max_examples=300, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(original=oslo_file(), order=st.permutations(range(len(INSTALL))))
 def test_install_then_uninstall_gives_back_the_original_bytes(original, order):
-    oi.IniDocument(original, 'gen.conf')   # the generator only makes valid files
+    oi.IniDocument(original, 'gen.conf')  # the generator only makes valid files
     installed, ledger = apply_all(original, None, INSTALL, 'present')
 
     # What we meant is what oslo.config's own parser reads (the last value wins for
@@ -163,10 +186,15 @@ def operator_prepends(text, section, option):
     return doc.text()
 
 
-@settings(max_examples=300, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(original=oslo_file(), which=st.sampled_from(LISTS), trailing=st.sampled_from(['', ',']),
-       continuation=st.booleans())
+@settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    original=oslo_file(), which=st.sampled_from(LISTS), trailing=st.sampled_from(['', ',']), continuation=st.booleans()
+)
 def test_operator_edit_between_install_and_uninstall_keeps_their_bytes(original, which, trailing, continuation):
     """Issue 11.2: whatever the operator wrote (a trailing comma included) survives install, their
     own edit of the same list, and uninstall; only our member comes and goes."""

@@ -1,4 +1,5 @@
 """oslo_ini editor over the real Debian 12 heat.conf / nova.conf and edited variants."""
+
 import os
 
 import pytest
@@ -7,8 +8,13 @@ from ansible_collections.valet.openstack.plugins.module_utils import oslo_ini as
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'data')
 VALET_FILTER = 'valet_os.nova.valet_filter.ValetFilter'
-NOVA_DEFAULT_FILTERS = ['ComputeFilter', 'ComputeCapabilitiesFilter', 'ImagePropertiesFilter',
-                        'ServerGroupAntiAffinityFilter', 'ServerGroupAffinityFilter']
+NOVA_DEFAULT_FILTERS = [
+    'ComputeFilter',
+    'ComputeCapabilitiesFilter',
+    'ImagePropertiesFilter',
+    'ServerGroupAntiAffinityFilter',
+    'ServerGroupAffinityFilter',
+]
 
 
 def sample(name):
@@ -40,8 +46,17 @@ def install_then_check(text, expected, **params):
 # -- parsing ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize('name', ['heat.conf', 'nova.conf', 'heat_operator.conf', 'heat_crlf_noeol.conf',
-                                  'nova_valet_middle.conf', 'nova_juno.conf'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'heat.conf',
+        'nova.conf',
+        'heat_operator.conf',
+        'heat_crlf_noeol.conf',
+        'nova_valet_middle.conf',
+        'nova_juno.conf',
+    ],
+)
 def test_samples_parse_and_round_trip(name):
     raw = oi.encode(sample(name))
     doc = oi.IniDocument(oi.decode(raw), name)
@@ -49,15 +64,18 @@ def test_samples_parse_and_round_trip(name):
     assert 'DEFAULT' in doc.section_names()
 
 
-@pytest.mark.parametrize('text,lineno,reason', [
-    ('[DEFAULT]\n[bad\n', 2, 'invalid section header'),
-    ('[DEFAULT]\na = 1\n[]\n', 3, 'empty section name'),
-    ('[DEFAULT]\n  indented\n', 2, 'unexpected continuation line'),
-    ('[DEFAULT]\n# c\n\tindented\n', 3, 'unexpected continuation line'),
-    ('[DEFAULT]\njust words\n', 2, "no '=' or ':'"),
-    ('[DEFAULT]\n= value\n', 2, 'option name is empty'),
-    ('# header\nkey = value\n', 2, 'option outside any [section]'),
-])
+@pytest.mark.parametrize(
+    'text,lineno,reason',
+    [
+        ('[DEFAULT]\n[bad\n', 2, 'invalid section header'),
+        ('[DEFAULT]\na = 1\n[]\n', 3, 'empty section name'),
+        ('[DEFAULT]\n  indented\n', 2, 'unexpected continuation line'),
+        ('[DEFAULT]\n# c\n\tindented\n', 3, 'unexpected continuation line'),
+        ('[DEFAULT]\njust words\n', 2, "no '=' or ':'"),
+        ('[DEFAULT]\n= value\n', 2, 'option name is empty'),
+        ('# header\nkey = value\n', 2, 'option outside any [section]'),
+    ],
+)
 def test_syntax_errors_name_path_and_line(text, lineno, reason):
     with pytest.raises(oi.IniError) as err:
         oi.IniDocument(text, '/etc/nova/nova.conf')
@@ -65,16 +83,27 @@ def test_syntax_errors_name_path_and_line(text, lineno, reason):
 
 
 def test_values_follow_oslo_rules():
-    sections, values = oi.read_values(sample('nova_juno.conf'), 'j', [
-        'DEFAULT/scheduler_default_filters', 'DEFAULT/debug', 'filter_scheduler/enabled_filters',
-        'valet/url', 'DEFAULT/verbose'])
+    sections, values = oi.read_values(
+        sample('nova_juno.conf'),
+        'j',
+        [
+            'DEFAULT/scheduler_default_filters',
+            'DEFAULT/debug',
+            'filter_scheduler/enabled_filters',
+            'valet/url',
+            'DEFAULT/verbose',
+        ],
+    )
     assert sections == ['DEFAULT', 'database', 'filter_scheduler', 'keystone_authtoken']
     assert values == {
         'DEFAULT/scheduler_default_filters': [
-            'RetryFilter, AvailabilityZoneFilter, RamFilter,\nComputeFilter, ComputeCapabilitiesFilter'],
+            'RetryFilter, AvailabilityZoneFilter, RamFilter,\nComputeFilter, ComputeCapabilitiesFilter'
+        ],
         'DEFAULT/debug': ['false\n# tab-indented continuation of debug is legal oslo syntax'],
-        'filter_scheduler/enabled_filters': ['ComputeFilter,ComputeCapabilitiesFilter',
-                                             'ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter'],
+        'filter_scheduler/enabled_filters': [
+            'ComputeFilter,ComputeCapabilitiesFilter',
+            'ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter',
+        ],
         'valet/url': [],
         'DEFAULT/verbose': ['True'],
     }
@@ -136,8 +165,14 @@ def test_scalar_already_set_is_left_alone_on_absent():
     text = sample('heat_operator.conf')
     res = run(text, section='database', option='connection', value='sqlite:////var/lib/heat/heatdb')
     assert not res.changed
-    undo = run(text, res.ledger, section='database', option='connection',
-               value='sqlite:////var/lib/heat/heatdb', state='absent')
+    undo = run(
+        text,
+        res.ledger,
+        section='database',
+        option='connection',
+        value='sqlite:////var/lib/heat/heatdb',
+        state='absent',
+    )
     assert not undo.changed and undo.text == text
 
 
@@ -162,13 +197,16 @@ def test_new_sections_and_keys_removed_in_any_order():
     text = sample('heat.conf')
     ledger = None
     cur = text
-    keys = [('valet', 'url', 'http://valet:8090/v1'), ('valet', 'retries', '3'), ('other', 'a', '1'),
-            ('valet', 'read_timeout', '10')]
+    keys = [
+        ('valet', 'url', 'http://valet:8090/v1'),
+        ('valet', 'retries', '3'),
+        ('other', 'a', '1'),
+        ('valet', 'read_timeout', '10'),
+    ]
     for section, option, value in keys:
         res = run(cur, ledger, section=section, option=option, value=value)
         cur, ledger = res.text, res.ledger
-    assert cur == text + ('\n[valet]\nurl = http://valet:8090/v1\nretries = 3\nread_timeout = 10\n'
-                          '\n[other]\na = 1\n')
+    assert cur == text + ('\n[valet]\nurl = http://valet:8090/v1\nretries = 3\nread_timeout = 10\n\n[other]\na = 1\n')
     for section, option, value in [keys[1], keys[0], keys[3], keys[2]]:
         res = run(cur, ledger, section=section, option=option, value=value, state='absent')
         assert res.changed
@@ -182,8 +220,10 @@ def test_crlf_and_missing_final_newline_are_kept():
     assert not text.endswith('\n')
     expected = text + '\r\n\r\n[valet]\r\nurl = http://v/v1'
     install_then_check(text, expected, section='valet', option='url', value='http://v/v1')
-    expected = text.replace('plugin_dirs   =   /usr/lib/heat, /opt/site/heat\r\n',
-                            'plugin_dirs   =   /usr/lib/heat, /opt/site/heat, /opt/valet\r\n')
+    expected = text.replace(
+        'plugin_dirs   =   /usr/lib/heat, /opt/site/heat\r\n',
+        'plugin_dirs   =   /usr/lib/heat, /opt/site/heat, /opt/valet\r\n',
+    )
     install_then_check(text, expected, section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/valet')
 
 
@@ -201,10 +241,11 @@ def test_empty_file():
 
 def test_list_member_added_in_operator_style():
     text = sample('heat_operator.conf')
-    expected = text.replace('plugin_dirs   =   /usr/lib/heat, /opt/site/heat\n',
-                            'plugin_dirs   =   /usr/lib/heat, /opt/site/heat, /opt/valet\n')
-    res = install_then_check(text, expected, section='DEFAULT', option='plugin_dirs', kind='list',
-                             value='/opt/valet')
+    expected = text.replace(
+        'plugin_dirs   =   /usr/lib/heat, /opt/site/heat\n',
+        'plugin_dirs   =   /usr/lib/heat, /opt/site/heat, /opt/valet\n',
+    )
+    res = install_then_check(text, expected, section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/valet')
     assert res.previous == ['/usr/lib/heat', '/opt/site/heat']
 
 
@@ -218,16 +259,26 @@ def test_list_created_with_nova_defaults():
     text = sample('nova.conf')
     line = 'enabled_filters = %s,ValetFilter\n' % ','.join(NOVA_DEFAULT_FILTERS)
     expected = text.replace('[filter_scheduler]\n', '[filter_scheduler]\n' + line, 1)
-    install_then_check(text, expected, section='filter_scheduler', option='enabled_filters', kind='list',
-                       value='ValetFilter', position='last', default=NOVA_DEFAULT_FILTERS)
+    install_then_check(
+        text,
+        expected,
+        section='filter_scheduler',
+        option='enabled_filters',
+        kind='list',
+        value='ValetFilter',
+        position='last',
+        default=NOVA_DEFAULT_FILTERS,
+    )
 
 
 def test_list_position_last_moves_member_and_absent_puts_it_back():
     text = sample('nova_valet_middle.conf')
     params = dict(section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter')
     assert not run(text, **params).changed
-    expected = text.replace('enabled_filters = ComputeFilter,ValetFilter,ImagePropertiesFilter\n',
-                            'enabled_filters = ComputeFilter,ImagePropertiesFilter,ValetFilter\n')
+    expected = text.replace(
+        'enabled_filters = ComputeFilter,ValetFilter,ImagePropertiesFilter\n',
+        'enabled_filters = ComputeFilter,ImagePropertiesFilter,ValetFilter\n',
+    )
     res = install_then_check(text, expected, position='last', default=NOVA_DEFAULT_FILTERS, **params)
     assert res.msg == 'member moved to the end'
     assert res.previous == ['ComputeFilter', 'ValetFilter', 'ImagePropertiesFilter']
@@ -239,45 +290,67 @@ def test_list_moved_member_goes_back_even_after_operator_edit():
     res = run(text, position='last', **params)
     edited = res.text.replace('ImagePropertiesFilter,ValetFilter\n', 'ImagePropertiesFilter,ValetFilter,RackFilter\n')
     undo = run(edited, res.ledger, state='absent', **params)
-    assert undo.text == text.replace('ComputeFilter,ValetFilter,ImagePropertiesFilter\n',
-                                     'ComputeFilter,ValetFilter,ImagePropertiesFilter,RackFilter\n')
+    assert undo.text == text.replace(
+        'ComputeFilter,ValetFilter,ImagePropertiesFilter\n',
+        'ComputeFilter,ValetFilter,ImagePropertiesFilter,RackFilter\n',
+    )
 
 
 def test_list_absent_without_ledger_removes_only_the_member():
     text = sample('nova_valet_middle.conf')
-    res = run(text, section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter',
-              state='absent')
-    assert res.text == text.replace('ComputeFilter,ValetFilter,ImagePropertiesFilter',
-                                    'ComputeFilter,ImagePropertiesFilter')
-    assert not run(res.text, section='filter_scheduler', option='enabled_filters', kind='list',
-                   value='ValetFilter', state='absent').changed
+    res = run(
+        text, section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter', state='absent'
+    )
+    assert res.text == text.replace(
+        'ComputeFilter,ValetFilter,ImagePropertiesFilter', 'ComputeFilter,ImagePropertiesFilter'
+    )
+    assert not run(
+        res.text, section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter', state='absent'
+    ).changed
 
 
 def test_list_with_continuation_lines_and_duplicated_key():
     text = sample('nova_juno.conf')
-    expected = text.replace('    ComputeFilter, ComputeCapabilitiesFilter\n',
-                            '    ComputeFilter, ComputeCapabilitiesFilter, ValetFilter\n')
-    install_then_check(text, expected, section='DEFAULT', option='scheduler_default_filters', kind='list',
-                       value='ValetFilter', position='last')
-    expected = text.replace('enabled_filters=ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter\n',
-                            'enabled_filters=ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter'
-                            ' , ValetFilter\n')
-    install_then_check(text, expected, section='filter_scheduler', option='enabled_filters', kind='list',
-                       value='ValetFilter')
+    expected = text.replace(
+        '    ComputeFilter, ComputeCapabilitiesFilter\n', '    ComputeFilter, ComputeCapabilitiesFilter, ValetFilter\n'
+    )
+    install_then_check(
+        text,
+        expected,
+        section='DEFAULT',
+        option='scheduler_default_filters',
+        kind='list',
+        value='ValetFilter',
+        position='last',
+    )
+    expected = text.replace(
+        'enabled_filters=ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter\n',
+        'enabled_filters=ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter , ValetFilter\n',
+    )
+    install_then_check(
+        text, expected, section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter'
+    )
 
 
 def test_section_names_match_like_oslo_config():
     text = '[Filter_Scheduler]\nenabled_filters = A\n[default]\nx = 1\n'
-    install_then_check(text, text.replace('= A', '= A,ValetFilter'), section='filter_scheduler',
-                       option='enabled_filters', kind='list', value='ValetFilter')
+    install_then_check(
+        text,
+        text.replace('= A', '= A,ValetFilter'),
+        section='filter_scheduler',
+        option='enabled_filters',
+        kind='list',
+        value='ValetFilter',
+    )
     # Only DEFAULT is exact: [default] is another group for oslo.config.
     install_then_check(text, text + '\n[DEFAULT]\nx = 2\n', section='DEFAULT', option='x', value='2')
 
 
 def test_list_created_option_removed_only_when_just_defaults_remain():
     text = '[filter_scheduler]\n'
-    params = dict(section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter',
-                  default=['A', 'B'])
+    params = dict(
+        section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter', default=['A', 'B']
+    )
     res = run(text, **params)
     assert res.text == '[filter_scheduler]\nenabled_filters = A,B,ValetFilter\n'
     edited = res.text.replace('B,', 'B,C,')
@@ -290,26 +363,45 @@ def test_list_created_option_removed_only_when_just_defaults_remain():
 
 def test_multi_materialises_default_and_removes_it():
     text = sample('nova.conf')
-    expected = text.replace('[filter_scheduler]\n', '[filter_scheduler]\n'
-                            'available_filters = nova.scheduler.filters.all_filters\n'
-                            'available_filters = %s\n' % VALET_FILTER, 1)
-    install_then_check(text, expected, section='filter_scheduler', option='available_filters', kind='multi',
-                       value=VALET_FILTER, default=['nova.scheduler.filters.all_filters'])
+    expected = text.replace(
+        '[filter_scheduler]\n',
+        '[filter_scheduler]\n'
+        'available_filters = nova.scheduler.filters.all_filters\n'
+        'available_filters = %s\n' % VALET_FILTER,
+        1,
+    )
+    install_then_check(
+        text,
+        expected,
+        section='filter_scheduler',
+        option='available_filters',
+        kind='multi',
+        value=VALET_FILTER,
+        default=['nova.scheduler.filters.all_filters'],
+    )
 
 
 def test_multi_added_after_last_existing_line():
     text = sample('nova_valet_middle.conf')
-    expected = text.replace('available_filters = site_filters.RackFilter\n',
-                            'available_filters = site_filters.RackFilter\navailable_filters = %s\n' % VALET_FILTER)
-    res = install_then_check(text, expected, section='filter_scheduler', option='available_filters',
-                             kind='multi', value=VALET_FILTER, default=['nova.scheduler.filters.all_filters'])
+    expected = text.replace(
+        'available_filters = site_filters.RackFilter\n',
+        'available_filters = site_filters.RackFilter\navailable_filters = %s\n' % VALET_FILTER,
+    )
+    res = install_then_check(
+        text,
+        expected,
+        section='filter_scheduler',
+        option='available_filters',
+        kind='multi',
+        value=VALET_FILTER,
+        default=['nova.scheduler.filters.all_filters'],
+    )
     assert res.previous == ['nova.scheduler.filters.all_filters', 'site_filters.RackFilter']
 
 
 def test_multi_keeps_materialised_default_when_operator_added_a_line():
     text = '[filter_scheduler]\n'
-    params = dict(section='filter_scheduler', option='available_filters', kind='multi', value='v.F',
-                  default=['all'])
+    params = dict(section='filter_scheduler', option='available_filters', kind='multi', value='v.F', default=['all'])
     res = run(text, **params)
     edited = res.text + 'available_filters = site.F\n'
     undo = run(edited, res.ledger, state='absent', **params)
@@ -325,16 +417,19 @@ def test_multi_absent_without_ledger_removes_only_our_line():
 # -- parameters and masking -------------------------------------------------
 
 
-@pytest.mark.parametrize('params,fragment', [
-    (dict(kind='scalar', position='last', value='x'), 'position is only valid with kind=list'),
-    (dict(kind='multi', position='any', value='x'), 'position is only valid with kind=list'),
-    (dict(kind='list', value='a,b'), 'must not contain a comma'),
-    (dict(kind='scalar', value='a\nb'), 'must not contain newlines'),
-    (dict(kind='scalar', value='x', default=['y']), 'default is only valid'),
-    (dict(kind='list'), 'value is required'),
-    (dict(kind='scalar', state='present'), 'value is required'),
-    (dict(kind='scalar', value='x', option='a=b'), 'option must be'),
-])
+@pytest.mark.parametrize(
+    'params,fragment',
+    [
+        (dict(kind='scalar', position='last', value='x'), 'position is only valid with kind=list'),
+        (dict(kind='multi', position='any', value='x'), 'position is only valid with kind=list'),
+        (dict(kind='list', value='a,b'), 'must not contain a comma'),
+        (dict(kind='scalar', value='a\nb'), 'must not contain newlines'),
+        (dict(kind='scalar', value='x', default=['y']), 'default is only valid'),
+        (dict(kind='list'), 'value is required'),
+        (dict(kind='scalar', state='present'), 'value is required'),
+        (dict(kind='scalar', value='x', option='a=b'), 'option must be'),
+    ],
+)
 def test_invalid_parameters_fail_before_parsing(params, fragment):
     params = dict(dict(section='s', option='o'), **params)
     with pytest.raises(oi.IniError) as err:
@@ -375,10 +470,13 @@ def test_ledger_file_round_trip(tmp_path):
 
 def test_trailing_comma_of_continuation_list_survives_operator_edit_and_uninstall():
     """Issue 11.2, the operator's own example: ours goes on a line of its own, before their comma."""
-    original = ('[filter_scheduler]\nenabled_filters = ComputeFilter,\n    ComputeCapabilitiesFilter,\n'
-                '    ImagePropertiesFilter,\n[valet]\nurl = x\n')
-    params = dict(section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter',
-                  position='last')
+    original = (
+        '[filter_scheduler]\nenabled_filters = ComputeFilter,\n    ComputeCapabilitiesFilter,\n'
+        '    ImagePropertiesFilter,\n[valet]\nurl = x\n'
+    )
+    params = dict(
+        section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter', position='last'
+    )
     first = run(original, **params)
     assert first.text == original.replace('ImagePropertiesFilter,\n', 'ImagePropertiesFilter,\n    ValetFilter,\n')
     assert not run(first.text, first.ledger, **params).changed

@@ -2,6 +2,7 @@
 collection: its module level may use the standard library only. Checked two ways: every import
 outside a function names a standard-library module, and the file runs under `python -I -S` (no
 site-packages at all) far enough to print its JSON report."""
+
 import ast
 import json
 import os
@@ -46,8 +47,9 @@ def test_runs_without_site_packages(tmp_path):
     conf = tmp_path / 'heat.conf'
     conf.write_text('[DEFAULT]\n')
     args = {'component': 'heat', 'config_file': str(conf), 'expect': 'present'}
-    proc = subprocess.run([sys.executable, '-I', '-S', PROBE, json.dumps(args)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, '-I', '-S', PROBE, json.dumps(args)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report['component'] == 'heat'

@@ -16,8 +16,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3 as ks_v3
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 
 
@@ -28,13 +27,15 @@ def run_module(args, collections_root, check=False, diff=True, env=None, cwd=Non
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    full_env = dict(os.environ,
-                    ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                    ANSIBLE_COLLECTIONS_PATH=collections_root,
-                    ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                    ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-                    ANSIBLE_LOCALHOST_WARNING="0",
-                    ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    full_env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=collections_root,
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
     full_env.update(env or {})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, check=False)
     raw = proc.stdout + proc.stderr
@@ -48,22 +49,30 @@ def run_module(args, collections_root, check=False, diff=True, env=None, cwd=Non
 @pytest.fixture
 def names():
     tag = uuid.uuid4().hex[:8]
-    return {"user_name": "valet-%s" % tag, "service_name": "valet-%s" % tag,
-            "service_type": "valet-%s" % tag, "user_password": "pw-%s-secret" % tag}
+    return {
+        "user_name": "valet-%s" % tag,
+        "service_name": "valet-%s" % tag,
+        "service_type": "valet-%s" % tag,
+        "user_password": "pw-%s-secret" % tag,
+    }
 
 
 @pytest.fixture
 def base_args(keystone, names):
-    args = {"auth": keystone.auth_dict(), "region_name": keystone.region,
-            "endpoint_url": "http://192.0.2.10:8090/v1"}
+    args = {"auth": keystone.auth_dict(), "region_name": keystone.region, "endpoint_url": "http://192.0.2.10:8090/v1"}
     args.update(names)
     return args
 
 
 def password_works(keystone, user, password):
-    auth = ks_v3.Password(auth_url=keystone.auth_url, username=user, password=password,
-                          user_domain_id="default", project_name="service",
-                          project_domain_id="default")
+    auth = ks_v3.Password(
+        auth_url=keystone.auth_url,
+        username=user,
+        password=password,
+        user_domain_id="default",
+        project_name="service",
+        project_domain_id="default",
+    )
     try:
         ks_session.Session(auth=auth).get_token()
         return True
@@ -89,8 +98,10 @@ def test_create_then_idempotent(keystone, kc, names, base_args, collections_root
     assert user is not None and user.enabled
     assert service.type == names["service_type"]
     assert {i: e.url for i, e in endpoints.items()} == {
-        "public": "http://192.0.2.10:8090/v1", "internal": "http://192.0.2.10:8090/v1",
-        "admin": "http://192.0.2.10:8090/v1"}
+        "public": "http://192.0.2.10:8090/v1",
+        "internal": "http://192.0.2.10:8090/v1",
+        "admin": "http://192.0.2.10:8090/v1",
+    }
     assert all(e.region_id == "RegionOne" for e in endpoints.values())
     role = kc.roles.list(name="admin")[0]
     project = kc.projects.list(name="service", domain="default")[0]
@@ -115,9 +126,11 @@ def test_url_change_updates_endpoint_in_place(kc, names, base_args, collections_
     ids = {i: v["id"] for i, v in first["endpoints"].items()}
     args = dict(base_args)
     del args["endpoint_url"]
-    args["endpoints"] = {"public": "https://valet.example.org/v1",
-                         "internal": "http://192.0.2.11:8090/v1",
-                         "admin": "http://192.0.2.11:8090/v1"}
+    args["endpoints"] = {
+        "public": "https://valet.example.org/v1",
+        "internal": "http://192.0.2.11:8090/v1",
+        "admin": "http://192.0.2.11:8090/v1",
+    }
     res, _ = run_module(args, collections_root)
     assert res["changed"] is True
     _, _, endpoints = footprint(kc, names)
@@ -197,8 +210,7 @@ def test_absent_removes_everything(kc, names, base_args, collections_root):
     res, _ = run_module(args, collections_root)
     assert res["changed"] is True
     assert footprint(kc, names) == (None, None, {})
-    assert not [e for e in kc.endpoints.list() if e.id in
-                {v["id"] for v in created["endpoints"].values()}]
+    assert not [e for e in kc.endpoints.list() if e.id in {v["id"] for v in created["endpoints"].values()}]
     assert not kc.role_assignments.list(user=user_id)
 
     again, _ = run_module(args, collections_root)
@@ -221,8 +233,7 @@ def test_clouds_yaml(keystone, kc, names, base_args, collections_root, tmp_path)
     home = tmp_path / "home"
     (home / ".config" / "openstack").mkdir(parents=True)
     auth = keystone.auth_dict()
-    clouds = {"clouds": {"fixture": {"auth": auth, "region_name": keystone.region,
-                                     "interface": "public"}}}
+    clouds = {"clouds": {"fixture": {"auth": auth, "region_name": keystone.region, "interface": "public"}}}
     (home / ".config" / "openstack" / "clouds.yaml").write_text(json.dumps(clouds))
     args = {k: v for k, v in base_args.items() if k not in ("auth", "region_name")}
     args["cloud"] = "fixture"

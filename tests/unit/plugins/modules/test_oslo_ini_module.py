@@ -1,4 +1,5 @@
 """Run valet.openstack.oslo_ini and oslo_ini_info for real, through the `ansible` CLI on localhost."""
+
 import json
 import os
 import shutil
@@ -16,13 +17,15 @@ NEW_PW = 'New-Valet-pw-0815'
 @pytest.fixture
 def run_module(tmp_path, repo_root, collections_root):
     def run(module, args, check=False, diff=False):
-        env = dict(os.environ,
-                   ANSIBLE_CONFIG=os.path.join(repo_root, 'ansible.cfg'),
-                   ANSIBLE_COLLECTIONS_PATH=collections_root,
-                   ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-                   ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
-                   ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'),
-                   ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=os.path.join(repo_root, 'ansible.cfg'),
+            ANSIBLE_COLLECTIONS_PATH=collections_root,
+            ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
+            ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
+            ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'),
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        )
         cmd = [ANSIBLE, 'localhost', '-m', 'valet.openstack.' + module, '-a', json.dumps(args)]
         if check:
             cmd.append('--check')
@@ -32,6 +35,7 @@ def run_module(tmp_path, repo_root, collections_root):
         out = json.loads(proc.stdout)
         result = out['plays'][0]['tasks'][0]['hosts']['localhost']
         return proc.stdout + proc.stderr, result
+
     return run
 
 
@@ -52,8 +56,14 @@ def ini_args(conf, tmp_path, **kw):
     return args
 
 
-ENABLED = dict(section='filter_scheduler', option='enabled_filters', kind='list', value='ValetFilter',
-               position='last', default=['ComputeFilter', 'ImagePropertiesFilter'])
+ENABLED = dict(
+    section='filter_scheduler',
+    option='enabled_filters',
+    kind='list',
+    value='ValetFilter',
+    position='last',
+    default=['ComputeFilter', 'ImagePropertiesFilter'],
+)
 
 
 def test_present_writes_keeps_owner_and_mode_and_records_ledger(run_module, conf, tmp_path):
@@ -61,8 +71,10 @@ def test_present_writes_keeps_owner_and_mode_and_records_ledger(run_module, conf
     _out, res = run_module('oslo_ini', ini_args(conf, tmp_path, **ENABLED))
     assert res['changed'] and res['msg'] == 'option added' and res['previous'] is None
     assert conf.read_bytes() == original.replace(
-        b'[filter_scheduler]\n', b'[filter_scheduler]\nenabled_filters = ComputeFilter,ImagePropertiesFilter,'
-        b'ValetFilter\n', 1)
+        b'[filter_scheduler]\n',
+        b'[filter_scheduler]\nenabled_filters = ComputeFilter,ImagePropertiesFilter,ValetFilter\n',
+        1,
+    )
     st = os.stat(str(conf))
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 65534, 0o640)
     ledger_path = tmp_path / 'state' / 'ledger.json'
@@ -86,7 +98,8 @@ def test_check_mode_reports_diff_and_writes_nothing(run_module, conf, tmp_path):
     assert res['diff']['before_header'] == res['diff']['after_header'] == str(conf)
     # The whole file, except Debian's sqlite `connection` which the diff masks as a credential.
     assert res['diff']['before'] == original.decode().replace(
-        'connection = sqlite:////var/lib/nova/novadb\n', 'connection = ********\n')
+        'connection = sqlite:////var/lib/nova/novadb\n', 'connection = ********\n'
+    )
     assert 'enabled_filters = ComputeFilter,ImagePropertiesFilter,ValetFilter\n' in res['diff']['after']
     assert conf.read_bytes() == original
     assert not (tmp_path / 'state').exists()
@@ -133,8 +146,7 @@ def test_missing_file_fails(run_module, tmp_path):
 def test_create_and_remove_a_file_of_ours(run_module, tmp_path):
     # kolla mode: Valet's drop-ins may not exist yet; the uninstall leaves no empty file behind.
     path = tmp_path / 'heat.conf'
-    args = ini_args(path, tmp_path, section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/v',
-                    create=True)
+    args = ini_args(path, tmp_path, section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/v', create=True)
     _out, res = run_module('oslo_ini', args)
     assert res['changed']
     assert path.read_text() == '[DEFAULT]\nplugin_dirs = /opt/v\n'
@@ -153,8 +165,13 @@ def test_create_and_remove_a_file_of_ours(run_module, tmp_path):
 
 NOVA_EDITS = [
     dict(ENABLED),
-    dict(section='filter_scheduler', option='available_filters', kind='multi',
-         value='valet_os.nova.valet_filter.ValetFilter', default=['nova.scheduler.filters.all_filters']),
+    dict(
+        section='filter_scheduler',
+        option='available_filters',
+        kind='multi',
+        value='valet_os.nova.valet_filter.ValetFilter',
+        default=['nova.scheduler.filters.all_filters'],
+    ),
     dict(section='valet', option='url', value='http://valet-api:8090/v1'),
     dict(section='valet', option='admin_password', secret=True),
 ]
@@ -165,8 +182,12 @@ def test_edit_list_in_one_call_plan_apply_undo(run_module, conf, tmp_path):
     original = conf.read_bytes()
     args = ini_args(conf, tmp_path, edits=NOVA_EDITS, secret_value=NEW_PW)
     out, plan = run_module('oslo_ini_info', args)
-    assert plan['pending'] == ['filter_scheduler/enabled_filters', 'filter_scheduler/available_filters',
-                               'valet/url', 'valet/admin_password']
+    assert plan['pending'] == [
+        'filter_scheduler/enabled_filters',
+        'filter_scheduler/available_filters',
+        'valet/url',
+        'valet/admin_password',
+    ]
     assert conf.read_bytes() == original and not (tmp_path / 'state').exists()
     assert NEW_PW not in out
 
@@ -181,9 +202,13 @@ def test_edit_list_in_one_call_plan_apply_undo(run_module, conf, tmp_path):
     _out, res = run_module('oslo_ini', args)
     assert not res['changed'] and res['msg'] == 'nothing to change'
 
-    _out, res = run_module('oslo_ini', dict(ini_args(conf, tmp_path, state='absent'),
-                                            edits=[dict(e, value=None) if e.get('secret') else e
-                                                   for e in NOVA_EDITS]))
+    _out, res = run_module(
+        'oslo_ini',
+        dict(
+            ini_args(conf, tmp_path, state='absent'),
+            edits=[dict(e, value=None) if e.get('secret') else e for e in NOVA_EDITS],
+        ),
+    )
     assert res['changed'] and conf.read_bytes() == original
     assert json.loads((tmp_path / 'state' / 'ledger.json').read_text())['files'] == {}
 
@@ -203,8 +228,9 @@ def test_syntax_error_and_bad_parameters_touch_nothing(run_module, tmp_path):
     assert res['failed'] and res['msg'] == '%s: line 3: invalid section header (must end with "]")' % path
     good = tmp_path / 'good.conf'
     good.write_text('[DEFAULT]\n')
-    _out, res = run_module('oslo_ini', ini_args(good, tmp_path, section='DEFAULT', option='x', value='1',
-                                                position='last'))
+    _out, res = run_module(
+        'oslo_ini', ini_args(good, tmp_path, section='DEFAULT', option='x', value='1', position='last')
+    )
     assert res['failed'] and 'position is only valid with kind=list' in res['msg']
     assert good.read_text() == '[DEFAULT]\n'
     assert not (tmp_path / 'state').exists()
@@ -213,13 +239,17 @@ def test_syntax_error_and_bad_parameters_touch_nothing(run_module, tmp_path):
 def test_info_returns_only_requested_values(run_module, tmp_path):
     path = tmp_path / 'nova.conf'
     shutil.copy(os.path.join(DATA, 'nova_juno.conf'), str(path))
-    out, res = run_module('oslo_ini_info', dict(path=str(path), options=[
-        'filter_scheduler/enabled_filters', 'DEFAULT/my_ip', 'valet/url']))
+    out, res = run_module(
+        'oslo_ini_info',
+        dict(path=str(path), options=['filter_scheduler/enabled_filters', 'DEFAULT/my_ip', 'valet/url']),
+    )
     assert not res['changed'] and res['exists']
     assert res['sections'] == ['DEFAULT', 'database', 'filter_scheduler', 'keystone_authtoken']
     assert res['values'] == {
-        'filter_scheduler/enabled_filters': ['ComputeFilter,ComputeCapabilitiesFilter',
-                                             'ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter'],
+        'filter_scheduler/enabled_filters': [
+            'ComputeFilter,ComputeCapabilitiesFilter',
+            'ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter',
+        ],
         'DEFAULT/my_ip': ['10.0.0.11'],
         'valet/url': [],
     }

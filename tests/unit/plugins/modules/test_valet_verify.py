@@ -5,6 +5,7 @@ The service processes are stand-ins (we have no database or message bus here), b
 logs through Heat's own code: it loads the plugins with heat.engine.resources.initialise() under
 oslo.log, exactly the lines heat-engine writes at start.
 """
+
 import json
 import os
 import signal
@@ -25,20 +26,32 @@ SECRET = 'S3cr3t-never-shown'
 
 pytestmark = pytest.mark.skipif(
     subprocess.run([SERVICE_PY, '-c', 'import heat, nova, valet_os'], capture_output=True, check=False).returncode != 0,
-    reason='needs heat, nova and valet_os (pip install -e files/valet_os) in %s' % SERVICE_PY)
+    reason='needs heat, nova and valet_os (pip install -e files/valet_os) in %s' % SERVICE_PY,
+)
 
 
 def run_module(collections_root, check=False, extra_env=None, **args):
     """`ansible localhost -m valet.openstack.valet_verify -a <json>` -> (result dict, raw stdout)."""
     # as on a controller: Python writes bytecode unless told otherwise
-    env = dict({k: v for k, v in os.environ.items() if k != 'PYTHONDONTWRITEBYTECODE'},
-               ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
-               ANSIBLE_COLLECTIONS_PATH=collections_root,
-               ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0', **(extra_env or {}))
+    env = dict(
+        {k: v for k, v in os.environ.items() if k != 'PYTHONDONTWRITEBYTECODE'},
+        ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
+        ANSIBLE_COLLECTIONS_PATH=collections_root,
+        ANSIBLE_STDOUT_CALLBACK='json',
+        ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
+        ANSIBLE_LOCALHOST_WARNING='0',
+        ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+        **(extra_env or {}),
+    )
     args.setdefault('python', SERVICE_PY)
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible'), 'localhost',
-           '-m', 'valet.openstack.valet_verify', '-a', json.dumps(args)]
+    cmd = [
+        os.path.join(os.path.dirname(sys.executable), 'ansible'),
+        'localhost',
+        '-m',
+        'valet.openstack.valet_verify',
+        '-a',
+        json.dumps(args),
+    ]
     if check:
         cmd.append('--check')
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
@@ -57,6 +70,7 @@ def write(path, text):
 
 # --------------------------------------------------------------------------- config files
 
+
 def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', convergence=None):
     lines = ['[DEFAULT]'] + ([] if convergence is None else ['convergence_engine = %s' % convergence])
     if plugin_dirs is not None:
@@ -64,14 +78,22 @@ def heat_conf(tmp_path, plugin_dirs=VALET_HEAT_DIR, hints='true', extra='', conv
     if hints is not None:
         lines.append('stack_scheduler_hints = %s' % hints)
     (tmp_path / 'environment.d').mkdir(exist_ok=True)
-    lines += ['environment_dir = %s' % (tmp_path / 'environment.d'), extra,
-              '[database]', 'connection = mysql+pymysql://heat:%s@db/heat' % SECRET,
-              '[valet]', 'admin_password = %s' % SECRET]
+    lines += [
+        'environment_dir = %s' % (tmp_path / 'environment.d'),
+        extra,
+        '[database]',
+        'connection = mysql+pymysql://heat:%s@db/heat' % SECRET,
+        '[valet]',
+        'admin_password = %s' % SECRET,
+    ]
     return write(tmp_path / 'heat.conf', '\n'.join(lines) + '\n')
 
 
-def nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH),
-              enabled='ComputeFilter,ImagePropertiesFilter,ValetFilter'):
+def nova_conf(
+    tmp_path,
+    available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH),
+    enabled='ComputeFilter,ImagePropertiesFilter,ValetFilter',
+):
     lines = ['[DEFAULT]', 'transport_url = rabbit://nova:%s@mq:5672/' % SECRET, '[filter_scheduler]']
     lines += ['available_filters = %s' % a for a in available]
     if enabled is not None:
@@ -82,19 +104,26 @@ def nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FI
 
 # --------------------------------------------------------------------------- heat
 
+
 def test_heat_present(collections_root, tmp_path):
-    result, raw = run_module(collections_root, component='heat', config_file=heat_conf(tmp_path),
-                             check_process=False)
+    result, raw = run_module(collections_root, component='heat', config_file=heat_conf(tmp_path), check_process=False)
     assert result['ok'] is True and result['changed'] is False, result['msg']
-    version = subprocess.run([SERVICE_PY, '-c', 'from heat import version; '
-                              'print(version.version_info.version_string())'],
-                             capture_output=True, text=True, check=False).stdout.strip()
+    version = subprocess.run(
+        [SERVICE_PY, '-c', 'from heat import version; print(version.version_info.version_string())'],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     assert result['version'] == version
     found = checks(result)
-    assert set(found) == {'config', 'stack_scheduler_hints', 'resource_registry',
-                          'lifecycle_plugin', 'convergence_hook'}
-    assert found['convergence_hook']['detail'] == (
-        'Heat %s: convergence hook active (convergence engine)' % version)
+    assert set(found) == {
+        'config',
+        'stack_scheduler_hints',
+        'resource_registry',
+        'lifecycle_plugin',
+        'convergence_hook',
+    }
+    assert found['convergence_hook']['detail'] == ('Heat %s: convergence hook active (convergence engine)' % version)
     assert os.path.join(VALET_HEAT_DIR, 'GroupAssignment.py') in found['resource_registry']['detail']
     assert SECRET not in raw
 
@@ -103,7 +132,9 @@ def test_heat_registry_follows_plugin_dirs(collections_root, tmp_path):
     """A resource plugin of our own in a tmp dir: the check follows what Heat loads, not a file name."""
     plugins = tmp_path / 'plugins'
     plugins.mkdir()
-    write(plugins / 'my_assignment.py', '''
+    write(
+        plugins / 'my_assignment.py',
+        '''
         from heat.engine import resource
 
         class Mine(resource.Resource):
@@ -111,9 +142,14 @@ def test_heat_registry_follows_plugin_dirs(collections_root, tmp_path):
 
         def resource_mapping():
             return {'ATT::Valet::GroupAssignment': Mine}
-        ''')
-    result, _ = run_module(collections_root, component='heat', check_process=False,
-                           config_file=heat_conf(tmp_path, plugin_dirs=str(plugins)))
+        ''',
+    )
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        check_process=False,
+        config_file=heat_conf(tmp_path, plugin_dirs=str(plugins)),
+    )
     assert result['ok'] is True, result['msg']
     assert 'my_assignment' in checks(result)['resource_registry']['detail']
     assert os.listdir(plugins) == ['my_assignment.py']  # read only: no __pycache__ left behind
@@ -134,24 +170,33 @@ def test_heat_broken_plugin_is_reported(collections_root, tmp_path):
     plugins = tmp_path / 'plugins'
     plugins.mkdir()
     write(plugins / 'GroupAssignment.py', 'import valet_os.no_such_module\n')
-    result, _ = run_module(collections_root, component='heat', check_process=False,
-                           config_file=heat_conf(tmp_path, plugin_dirs=str(plugins)))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        check_process=False,
+        config_file=heat_conf(tmp_path, plugin_dirs=str(plugins)),
+    )
     detail = checks(result)['resource_registry']['detail']
     assert result['ok'] is False
     assert 'heat-engine would not start' in detail and 'no_such_module' in detail
 
 
 def test_heat_scheduler_hints_off(collections_root, tmp_path):
-    result, _ = run_module(collections_root, component='heat', check_process=False,
-                           config_file=heat_conf(tmp_path, hints=None))
+    result, _ = run_module(
+        collections_root, component='heat', check_process=False, config_file=heat_conf(tmp_path, hints=None)
+    )
     assert result['ok'] is False
     assert [c['name'] for c in result['checks'] if not c['ok']] == ['stack_scheduler_hints']
 
 
 @pytest.mark.parametrize('convergence', ['true', 'false'])
 def test_heat_either_engine_is_fine(collections_root, tmp_path, convergence):
-    result, _ = run_module(collections_root, component='heat', check_process=False,
-                           config_file=heat_conf(tmp_path, convergence=convergence))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        check_process=False,
+        config_file=heat_conf(tmp_path, convergence=convergence),
+    )
     assert result['ok'] is True, result['msg']
     engine = 'convergence' if convergence == 'true' else 'legacy'
     assert checks(result)['convergence_hook']['detail'].endswith('(%s engine)' % engine)
@@ -161,22 +206,29 @@ def _heat_without_pre_converge(tmp_path):
     """PYTHONPATH for the probe: a sitecustomize that gives Heat a traversal of another shape."""
     site = tmp_path / 'site'
     site.mkdir()
-    write(site / 'sitecustomize.py', """
+    write(
+        site / 'sitecustomize.py',
+        """
         from heat.engine import stack
 
         def _converge_create_or_update(self, abandon=False):
             raise AssertionError('not called by the probe')
 
         stack.Stack._converge_create_or_update = _converge_create_or_update
-        """)
+        """,
+    )
     return {'PYTHONPATH': str(site)}
 
 
 @pytest.mark.parametrize('convergence,ok', [('true', False), ('false', True)])
 def test_heat_whose_traversal_differs(collections_root, tmp_path, convergence, ok):
-    result, _ = run_module(collections_root, component='heat', check_process=False,
-                           config_file=heat_conf(tmp_path, convergence=convergence),
-                           extra_env=_heat_without_pre_converge(tmp_path))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        check_process=False,
+        config_file=heat_conf(tmp_path, convergence=convergence),
+        extra_env=_heat_without_pre_converge(tmp_path),
+    )
     detail = checks(result)['convergence_hook']['detail']
     assert result['ok'] is ok, result['msg']
     assert checks(result)['convergence_hook']['ok'] is ok
@@ -186,8 +238,13 @@ def test_heat_whose_traversal_differs(collections_root, tmp_path, convergence, o
 
 def test_heat_absent_fails_while_entry_point_installed(collections_root, tmp_path):
     # plugin_dirs cleaned but the package (entry point) still installed: not a clean uninstall
-    result, _ = run_module(collections_root, component='heat', expect='absent', check_process=False,
-                           config_file=heat_conf(tmp_path, plugin_dirs=None, hints=None))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        expect='absent',
+        check_process=False,
+        config_file=heat_conf(tmp_path, plugin_dirs=None, hints=None),
+    )
     found = checks(result)
     assert found['resource_registry']['ok'] is True
     assert found['lifecycle_plugin']['ok'] is False
@@ -199,6 +256,7 @@ def python_without_valet(tmp_path_factory):
     """The service Python as it is after `pip uninstall valet-openstack`, without touching the
     shared venv: a site dir mirroring its site-packages minus valet's files."""
     import site
+
     root = tmp_path_factory.mktemp('novalet')
     site_dir = root / 'site'
     site_dir.mkdir()
@@ -206,13 +264,17 @@ def python_without_valet(tmp_path_factory):
     for name in os.listdir(real):
         if 'valet' not in name.lower():
             os.symlink(os.path.join(real, name), site_dir / name)
-    boot = write(root / 'boot.py', '''
+    boot = write(
+        root / 'boot.py',
+        '''
         import site, sys
         site.addsitedir(%r)
         code = sys.argv[2]
         sys.argv = ['-c'] + sys.argv[3:]
         exec(compile(code, '<string>', 'exec'), {'__name__': '__main__'})
-        ''' % str(site_dir))
+        '''
+        % str(site_dir),
+    )
     wrapper = root / 'python'
     wrapper.write_text('#!/bin/sh\nexec %s -S %s "$@"\n' % (sys.executable, boot))
     wrapper.chmod(0o755)
@@ -221,20 +283,36 @@ def python_without_valet(tmp_path_factory):
 
 
 def test_heat_absent_after_uninstall(collections_root, tmp_path, python_without_valet):
-    result, _ = run_module(collections_root, component='heat', expect='absent', check_process=False,
-                           python=python_without_valet,
-                           config_file=heat_conf(tmp_path, plugin_dirs=None, hints=None))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        expect='absent',
+        check_process=False,
+        python=python_without_valet,
+        config_file=heat_conf(tmp_path, plugin_dirs=None, hints=None),
+    )
     assert result['ok'] is True, result['msg']
     # ... and the same host still holding the resource plugin dir is caught
-    result, _ = run_module(collections_root, component='heat', expect='absent', check_process=False,
-                           python=python_without_valet, config_file=heat_conf(tmp_path))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        expect='absent',
+        check_process=False,
+        python=python_without_valet,
+        config_file=heat_conf(tmp_path),
+    )
     assert result['ok'] is False
     assert checks(result)['resource_registry']['ok'] is False
 
 
 def test_heat_present_without_package(collections_root, tmp_path, python_without_valet):
-    result, _ = run_module(collections_root, component='heat', check_process=False,
-                           python=python_without_valet, config_file=heat_conf(tmp_path))
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        check_process=False,
+        python=python_without_valet,
+        config_file=heat_conf(tmp_path),
+    )
     assert result['ok'] is False
     assert 'no entry point valet.lifecycle_plugin' in checks(result)['lifecycle_plugin']['detail']
 
@@ -244,17 +322,28 @@ def test_heat_lifecycle_plugin_heat_cannot_use(collections_root, tmp_path, pytho
     lib = tmp_path / 'lib'
     (lib / 'brokenvalet-1.0.dist-info').mkdir(parents=True)
     write(lib / 'brokenvalet-1.0.dist-info' / 'METADATA', 'Metadata-Version: 2.1\nName: brokenvalet\nVersion: 1.0\n')
-    write(lib / 'brokenvalet-1.0.dist-info' / 'entry_points.txt',
-          '[heat.stack_lifecycle_plugins]\nvalet.lifecycle_plugin = brokenvalet:Plugin\n')
-    write(lib / 'brokenvalet.py', '''
+    write(
+        lib / 'brokenvalet-1.0.dist-info' / 'entry_points.txt',
+        '[heat.stack_lifecycle_plugins]\nvalet.lifecycle_plugin = brokenvalet:Plugin\n',
+    )
+    write(
+        lib / 'brokenvalet.py',
+        '''
         from heat.engine import lifecycle_plugin
 
         class Plugin(lifecycle_plugin.LifecyclePlugin):
             def __init__(self):
                 raise RuntimeError('no [valet] url')
-        ''')
-    result, _ = run_module(collections_root, component='heat', check_process=False, python=python_without_valet,
-                           config_file=heat_conf(tmp_path), extra_env={'PYTHONPATH': str(lib)})
+        ''',
+    )
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        check_process=False,
+        python=python_without_valet,
+        config_file=heat_conf(tmp_path),
+        extra_env={'PYTHONPATH': str(lib)},
+    )
     found = checks(result)
     assert found['lifecycle_plugin']['ok'] is False
     assert 'NOT used' in found['lifecycle_plugin']['detail']
@@ -262,15 +351,21 @@ def test_heat_lifecycle_plugin_heat_cannot_use(collections_root, tmp_path, pytho
 
 # --------------------------------------------------------------------------- nova
 
+
 def test_nova_present(collections_root, tmp_path):
-    result, raw = run_module(collections_root, component='nova', config_file=nova_conf(tmp_path),
-                             check_process=False)
+    result, raw = run_module(collections_root, component='nova', config_file=nova_conf(tmp_path), check_process=False)
     assert result['ok'] is True, result['msg']
     assert set(checks(result)) == {'config', 'available_filters', 'enabled_filters', 'filter_handler'}
     assert 'valet_os/nova/valet_filter.py' in checks(result)['filter_handler']['detail']
-    assert result['version'].split('.')[0] == subprocess.run(
-        [SERVICE_PY, '-c', 'from nova import version; print(version.version_string())'],
-        capture_output=True, text=True, check=False).stdout.split('.')[0]
+    assert (
+        result['version'].split('.')[0]
+        == subprocess.run(
+            [SERVICE_PY, '-c', 'from nova import version; print(version.version_string())'],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split('.')[0]
+    )
     assert SECRET not in raw
 
 
@@ -297,16 +392,20 @@ def test_nova_foreign_valet_filter(collections_root, tmp_path):
     """A ValetFilter class from another module (an older Valet's path) is not ours."""
     lib = tmp_path / 'lib'
     lib.mkdir()
-    write(lib / 'oldvalet.py', '''
+    write(
+        lib / 'oldvalet.py',
+        '''
         from nova.scheduler import filters
 
         class ValetFilter(filters.BaseHostFilter):
             def host_passes(self, host_state, spec):
                 return True
-        ''')
+        ''',
+    )
     conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', 'oldvalet.ValetFilter'))
-    result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False,
-                           extra_env={'PYTHONPATH': str(lib)})
+    result, _ = run_module(
+        collections_root, component='nova', config_file=conf, check_process=False, extra_env={'PYTHONPATH': str(lib)}
+    )
     found = checks(result)
     assert found['available_filters']['ok'] is False
     assert found['filter_handler']['ok'] is False
@@ -314,8 +413,10 @@ def test_nova_foreign_valet_filter(collections_root, tmp_path):
 
 
 def test_nova_unknown_filter_breaks_handler(collections_root, tmp_path):
-    conf = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH,
-                                          'valet_os.nova.valet_filter.NoSuchFilter'))
+    conf = nova_conf(
+        tmp_path,
+        available=('nova.scheduler.filters.all_filters', NOVA_FILTER_PATH, 'valet_os.nova.valet_filter.NoSuchFilter'),
+    )
     result, _ = run_module(collections_root, component='nova', config_file=conf, check_process=False)
     found = checks(result)
     assert found['available_filters']['ok'] is True and found['enabled_filters']['ok'] is True
@@ -324,32 +425,52 @@ def test_nova_unknown_filter_breaks_handler(collections_root, tmp_path):
 
 
 def test_nova_absent(collections_root, tmp_path, python_without_valet):
-    clean = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters',),
-                      enabled='ComputeFilter,ImagePropertiesFilter')
-    result, _ = run_module(collections_root, component='nova', expect='absent', config_file=clean,
-                           check_process=False, python=python_without_valet)
+    clean = nova_conf(
+        tmp_path, available=('nova.scheduler.filters.all_filters',), enabled='ComputeFilter,ImagePropertiesFilter'
+    )
+    result, _ = run_module(
+        collections_root,
+        component='nova',
+        expect='absent',
+        config_file=clean,
+        check_process=False,
+        python=python_without_valet,
+    )
     assert result['ok'] is True, result['msg']
     # a leftover enabled ValetFilter after the package is gone: nova-scheduler would die
     leftover = nova_conf(tmp_path, available=('nova.scheduler.filters.all_filters',))
-    result, _ = run_module(collections_root, component='nova', expect='absent', config_file=leftover,
-                           check_process=False, python=python_without_valet)
+    result, _ = run_module(
+        collections_root,
+        component='nova',
+        expect='absent',
+        config_file=leftover,
+        check_process=False,
+        python=python_without_valet,
+    )
     found = checks(result)
     assert found['enabled_filters']['ok'] is False and found['filter_handler']['ok'] is False
 
 
 def test_config_errors_hide_secrets(collections_root, tmp_path):
     # the malformed line itself holds the secret (a forgotten '=')
-    conf = write(tmp_path / 'nova.conf', '[DEFAULT]\ntransport_url = rabbit://x:%s@mq\n'
-                 'password %s\n' % (SECRET, SECRET))
+    conf = write(
+        tmp_path / 'nova.conf', '[DEFAULT]\ntransport_url = rabbit://x:%s@mq\npassword %s\n' % (SECRET, SECRET)
+    )
     result, raw = run_module(collections_root, component='nova', config_file=conf, check_process=False)
     assert result['ok'] is False and checks(result)['config']['ok'] is False
     assert conf in result['msg'] and SECRET not in raw
     assert 'found in assignment' in checks(result)['config']['detail']  # the reason stays
-    result, _ = run_module(collections_root, component='heat', config_file=str(tmp_path / 'nope.conf'),
-                           check_process=False)
+    result, _ = run_module(
+        collections_root, component='heat', config_file=str(tmp_path / 'nope.conf'), check_process=False
+    )
     assert 'nope.conf does not exist' in result['msg']
-    result, _ = run_module(collections_root, component='heat', config_file=heat_conf(tmp_path),
-                           python=str(tmp_path / 'no-python'), check_process=False)
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        config_file=heat_conf(tmp_path),
+        python=str(tmp_path / 'no-python'),
+        check_process=False,
+    )
     assert 'no-python is not an executable' in result['msg']
 
 
@@ -389,8 +510,7 @@ def start_service(tmp_path):
     def start(name, *argv):
         # with a name, argv[0] is set to it (`exec -a`), as for a console script
         argv = ['bash', '-c', 'exec -a %s "$@"' % name, 'x'] + list(argv) if name else list(argv)
-        proc = subprocess.Popen(argv,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         started.append(proc)
         return proc
 
@@ -409,8 +529,15 @@ def test_heat_engine_running_and_logged(collections_root, tmp_path, start_servic
     name = 'heat-engine-%d' % os.getpid()
     # a slow start: the engine logs nothing for 8 s, the module must wait for its start lines
     engine = start_service(None, engine_script(tmp_path, name), conf, str(log), '8')
-    result, _ = run_module(collections_root, component='heat', config_file=conf, service_name=name,
-                           log_file=str(log), log_offset=offset, settle_timeout=90)
+    result, _ = run_module(
+        collections_root,
+        component='heat',
+        config_file=conf,
+        service_name=name,
+        log_file=str(log),
+        log_offset=offset,
+        settle_timeout=90,
+    )
     assert result['ok'] is True, result['msg']
     found = checks(result)
     assert found['log_registered']['ok'] is True and 'registration logged' in found['log_registered']['detail']
@@ -425,8 +552,9 @@ def test_heat_engine_traceback_after_offset(collections_root, tmp_path, start_se
     log = tmp_path / 'heat-engine.log'
     name = 'heat-engine-%d' % os.getpid()
     start_service(None, engine_script(tmp_path, name), conf, str(log), '0')
-    result, _ = run_module(collections_root, component='heat', config_file=conf, service_name=name,
-                           log_file=str(log), settle_timeout=90)
+    result, _ = run_module(
+        collections_root, component='heat', config_file=conf, service_name=name, log_file=str(log), settle_timeout=90
+    )
     found = checks(result)
     assert found['log_errors']['ok'] is False
     assert str(log) in found['log_errors']['detail']
@@ -438,8 +566,9 @@ def test_heat_info_off_start_line_not_awaited(collections_root, tmp_path, start_
     name = 'heat-engine-%d' % os.getpid()
     start_service(name, 'sleep', '120')
     log = write(tmp_path / 'heat-engine.log', '')
-    result, _ = run_module(collections_root, component='heat', config_file=conf, service_name=name,
-                           log_file=log, settle_timeout=60)
+    result, _ = run_module(
+        collections_root, component='heat', config_file=conf, service_name=name, log_file=log, settle_timeout=60
+    )
     assert result['ok'] is True, result['msg']
     found = checks(result)
     assert 'off in the config' in found['log_started']['detail']
@@ -448,8 +577,14 @@ def test_heat_info_off_start_line_not_awaited(collections_root, tmp_path, start_
 
 def test_service_not_running(collections_root, tmp_path):
     log = write(tmp_path / 'nova-scheduler.log', '')
-    result, _ = run_module(collections_root, component='nova', config_file=nova_conf(tmp_path),
-                           service_name='nova-scheduler-%d' % os.getpid(), log_file=log, settle_timeout=2)
+    result, _ = run_module(
+        collections_root,
+        component='nova',
+        config_file=nova_conf(tmp_path),
+        service_name='nova-scheduler-%d' % os.getpid(),
+        log_file=log,
+        settle_timeout=2,
+    )
     found = checks(result)
     assert found['process']['ok'] is False and found['log_started']['ok'] is False
     assert [c['ok'] for c in result['checks'][:4]] == [True] * 4  # config checks still pass
@@ -463,15 +598,23 @@ def test_nova_log_and_check_mode(collections_root, tmp_path, start_service):
     offset = log.stat().st_size
     with log.open('a') as f:
         f.write('2026-01-01 10:05:00.000 9 INFO nova.service [-] Starting scheduler node (version 34.0.0)\n')
-    args = dict(component='nova', config_file=nova_conf(tmp_path), service_name=name,
-                log_file=str(log), log_offset=offset, settle_timeout=30)
+    args = dict(
+        component='nova',
+        config_file=nova_conf(tmp_path),
+        service_name=name,
+        log_file=str(log),
+        log_offset=offset,
+        settle_timeout=30,
+    )
     result, _ = run_module(collections_root, check=True, **args)
     assert result['ok'] is True and result['changed'] is False, result['msg']
     assert checks(result)['process']['detail'] == '%s running as pid %d' % (name, sleeper.pid)
 
     with log.open('a') as f:  # a bare traceback (stderr into the log) mentioning the filter
-        f.write('Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
-                'nova.exception.SchedulerHostFilterNotFound: Scheduler Host Filter ValetFilter could not be found.\n')
+        f.write(
+            'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
+            'nova.exception.SchedulerHostFilterNotFound: Scheduler Host Filter ValetFilter could not be found.\n'
+        )
     result, _ = run_module(collections_root, **args)
     assert result['ok'] is False
     assert 'line 4 after byte %d' % offset in checks(result)['log_errors']['detail']
@@ -484,8 +627,9 @@ def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path
     sleeper = start_service(name, 'sleep', '120')
     cache = tmp_path / 'state' / 'verified.json'
     conf = nova_conf(tmp_path)
-    args = dict(component='nova', config_file=conf, service_name=name, log_file='', settle_timeout=30,
-                proof_cache=str(cache))
+    args = dict(
+        component='nova', config_file=conf, service_name=name, log_file='', settle_timeout=30, proof_cache=str(cache)
+    )
 
     result, _ = run_module(collections_root, check=True, **args)
     assert result['ok'] is True and 'proof' not in checks(result) and not cache.exists()
@@ -514,6 +658,7 @@ def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path
 
 # --------------------------------------------------------------------------- helpers, in-process
 
+
 def test_scan_log_records(tmp_path):
     log = tmp_path / 'x.log'
     log.write_text(
@@ -521,7 +666,8 @@ def test_scan_log_records(tmp_path):
         '2026-01-01 10:00:00.000 7 ERROR oslo.messaging   File "amqp.py", line 3\n'
         '2026-01-01 10:00:01.000 7 INFO heat.engine [-] loading valet plugin\n'
         '2026-01-01 10:00:02.000 7 ERROR heat.engine [-] Traceback (most recent call last):\n'
-        '2026-01-01 10:00:02.000 7 ERROR heat.engine   File "/x/valet_os/heat/plugins.py", line 3\n')
+        '2026-01-01 10:00:02.000 7 ERROR heat.engine   File "/x/valet_os/heat/plugins.py", line 3\n'
+    )
     result = valet_probe.scan_log(str(log), 0, 'heat')
     assert result['offending'].startswith('line 5 after byte 0:')
     result = valet_probe.scan_log(str(log), log.stat().st_size + 10, 'heat')  # rotated: read from 0

@@ -18,8 +18,7 @@ class GroupAssignment(resource.Resource):
 
     support_status = support.SupportStatus(version="2014.1")
 
-    PROPERTIES = (GROUP_NAME, GROUP_TYPE, LEVEL, RESOURCES) = (
-        "group_name", "group_type", "level", "resources")
+    PROPERTIES = (GROUP_NAME, GROUP_TYPE, LEVEL, RESOURCES) = ("group_name", "group_type", "level", "resources")
 
     GROUP_TYPES = (AFFINITY, DIVERSITY, EXCLUSIVITY) = ("affinity", "diversity", "exclusivity")
     LEVELS = ("host", "rack")
@@ -27,27 +26,33 @@ class GroupAssignment(resource.Resource):
     properties_schema = {
         GROUP_NAME: properties.Schema(
             properties.Schema.STRING,
-            _("Name of the group; required for exclusivity, where it names the hosts "
-              "reserved for the group, and not allowed for the other types."),
-            update_allowed=True),
+            _(
+                "Name of the group; required for exclusivity, where it names the hosts "
+                "reserved for the group, and not allowed for the other types."
+            ),
+            update_allowed=True,
+        ),
         GROUP_TYPE: properties.Schema(
             properties.Schema.STRING,
             _("How the members are placed relative to each other."),
             required=True,
             constraints=[constraints.AllowedValues(GROUP_TYPES)],
-            update_allowed=True),
+            update_allowed=True,
+        ),
         LEVEL: properties.Schema(
             properties.Schema.STRING,
             _("Whether the rule applies per host or per rack."),
             required=True,
             constraints=[constraints.AllowedValues(LEVELS)],
-            update_allowed=True),
+            update_allowed=True,
+        ),
         RESOURCES: properties.Schema(
             properties.Schema.LIST,
             _("Members: servers or other group assignments (get_resource references)."),
             required=True,
             schema=properties.Schema(properties.Schema.STRING),
-            update_allowed=True),
+            update_allowed=True,
+        ),
     }
 
     def validate(self):
@@ -56,12 +61,13 @@ class GroupAssignment(resource.Resource):
         group_name = self.properties[self.GROUP_NAME]
         if group_type == self.EXCLUSIVITY and not group_name:
             raise exception.StackValidationFailed(
-                message=_("%(res)s: group_name is required when group_type is exclusivity")
-                % {"res": self.name})
+                message=_("%(res)s: group_name is required when group_type is exclusivity") % {"res": self.name}
+            )
         if group_type != self.EXCLUSIVITY and group_name:
             raise exception.StackValidationFailed(
-                message=_("%(res)s: group_name is only allowed when group_type is "
-                          "exclusivity, not %(type)s") % {"res": self.name, "type": group_type})
+                message=_("%(res)s: group_name is only allowed when group_type is exclusivity, not %(type)s")
+                % {"res": self.name, "type": group_type}
+            )
 
     def handle_create(self):
         self.resource_id_set(self.physical_resource_name())
