@@ -8,7 +8,17 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from keystone_server import KeystoneServer  # noqa: E402
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _startup = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collection_link():
+    """The in-tree collection link `make collection-link` makes (FQCN roles, modules, module_utils)."""
+    link = os.path.join(REPO, ".collections", "ansible_collections", "valet", "openstack")
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink("../../..", link)
 
 
 @pytest.fixture(scope="session")

@@ -22,14 +22,6 @@ from deploy_helpers import tool_venv
 from valet_api_emulator import ValetApiEmulator
 
 
-@pytest.fixture(scope="session", autouse=True)
-def collection_link():
-    link = os.path.join(REPO, ".collections", "ansible_collections", "valet", "openstack")
-    if not os.path.exists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink("../../..", link)
-
-
 @pytest.fixture
 def valet_user(keystone):
     """The Valet user with this module's password (other tests may have set another one)."""

@@ -55,15 +55,6 @@ def package_state(python=sys.executable):
     return out.stdout.strip()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def collection_link():
-    """The in-tree collection link `make collection-link` makes (FQCN roles and modules)."""
-    link = os.path.join(REPO, ".collections", "ansible_collections", "valet", "openstack")
-    if not os.path.exists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink("../../..", link)
-
-
 class Controller:
     """A tmp 'controller': config files, inventory and extra vars for one ansible-playbook run."""
 
