@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ansible-test sanity over the whole collection, and ansible-lint, on the oldest and the newest
-# ansible-core that meta/runtime.yml claims (requires_ansible >= 2.19; newest 2.21).
+# ansible-core that meta/runtime.yml claims (requires_ansible >=2.19.0,<2.22.0: oldest 2.19, newest 2.21).
 #   tests/sanity.sh               both
 #   tests/sanity.sh oldest|newest one of them; further arguments go to ansible-test sanity
 # oldest: the ansible-core of .venv (what `ansible>=10` pins). newest: a venv under tests/output,
