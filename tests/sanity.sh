@@ -54,9 +54,10 @@ newest_bin() {
 
 run_one() {  # run_one BIN_DIR LABEL ARGS...
     local bin=$1 label=$2; shift 2
-    local top=${TMPDIR:-/tmp}/valet-openstack-sanity-$label
+    # A fresh directory per run: two checkouts (or CI and a developer) may run sanity at once.
+    local top
+    top=$(mktemp -d "${TMPDIR:-/tmp}/valet-openstack-sanity-$label.XXXXXX")
     local dest=$top/ansible_collections/valet/openstack
-    rm -rf "$top"
     mkdir -p "$dest"
     tar -C "$repo" --exclude=./.venv --exclude=./.collections --exclude=./.git --exclude=./.cache \
         --exclude=./.ansible --exclude=./tests/output --exclude=./dist \
@@ -87,6 +88,7 @@ run_one() {  # run_one BIN_DIR LABEL ARGS...
     fi
     echo "== ansible-lint --profile production, ansible-core $core"
     (cd "$repo" && PATH=$bin:$PATH "$bin/ansible-lint" --profile production)
+    rm -rf "$top"  # kept when a step failed, to look at
 }
 
 if [ "$which" != newest ]; then
