@@ -80,7 +80,9 @@ class Cloud:
         if self.stack_state(name) is None:
             return None
         self.openstack(f"stack delete -y {name}", check=False)
-        return self.wait_stack(name)
+        state = self.wait_stack(name)
+        # Heat shows DELETE_COMPLETE for a moment before it soft-deletes the row: gone as well.
+        return None if state is None or state[0] == "DELETE_COMPLETE" else state
 
     def create_stack(self, template, name):
         """Create and wait; returns (status, reason, seconds)."""
