@@ -147,4 +147,4 @@ in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.lo
 say "done"
 echo "The sandbox keeps running: look around with  podman exec -it $instance bash"
 echo "  (OS_CLOUD=testhost openstack server list --long; /var/log/nova/nova-scheduler.log)"
-echo "Remove it with:  make demo-destroy"
+echo "Remove it with:  make demo-destroy$([ "$release" = bookworm ] || echo " RELEASE=$release")"

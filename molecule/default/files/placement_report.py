@@ -66,7 +66,8 @@ def report(conn, stack_name):
             continue
         props = defn["properties"]
         kind, level = props["group_type"], props.get("level", "host")
-        spots = [[servers[s][level] for s in unit] for unit in units(name)]
+        # "?": a server Nova did not place (ERROR) has no host; the report still says why.
+        spots = [[servers[s][level] or "?" for s in unit] for unit in units(name)]
         members = sorted({s for unit in units(name) for s in unit})
         hosts = sorted({servers[s]["host"] or "?" for s in members})
         if kind == "affinity":
