@@ -16,10 +16,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
-from conftest import VENV
-from conftest import failure_messages
-from conftest import package_state
+from playbook_helpers import REPO
+from playbook_helpers import VENV
+from playbook_helpers import failure_messages
+from playbook_helpers import package_state
 
 RECORD = os.path.join(REPO, "tests", "output", "bad_input.jsonl")
 
