@@ -8,6 +8,8 @@ import subprocess
 import sys
 import venv
 
+from ansible_env import ansible_env
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,20 +32,6 @@ def run(cmd, env=None, cwd=REPO, ok=True):
     if ok:
         assert proc.returncode == 0, "%s failed:\n%s\n%s" % (cmd, proc.stdout[-5000:], proc.stderr[-3000:])
     return proc
-
-
-def ansible_env(**extra):
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        PATH=BIN + os.pathsep + os.environ["PATH"],
-    )
-    env.update(extra)
-    return env
 
 
 def tool_venv(path, packages):

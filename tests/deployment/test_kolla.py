@@ -13,9 +13,9 @@ import os
 import sys
 
 import yaml
+from ansible_env import ansible_env
 from deploy_helpers import VALET_PASSWORD
 from deploy_helpers import Site
-from deploy_helpers import ansible_env
 from deploy_helpers import pip_install_prefix
 from deploy_helpers import probe
 from deploy_helpers import recap

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import textwrap
 
+from ansible_env import ansible_env
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 # The venv running pytest has Heat 27 / Nova 34 and their console scripts, so it stands in for an
@@ -112,19 +114,10 @@ class Controller:
         inv.write_text(json.dumps(self.inventory()))
         varsfile = self.tmp / "vars.json"
         varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-            ANSIBLE_LOCALHOST_WARNING="0",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-            PATH=BIN + os.pathsep + os.environ["PATH"],
-        )
         proc = subprocess.run(
             [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile)],
             cwd=REPO,
-            env=env,
+            env=ansible_env(),
             capture_output=True,
             text=True,
             timeout=600,
