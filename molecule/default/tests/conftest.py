@@ -3,7 +3,7 @@
 import base64
 import json
 import pathlib
-import time
+import shlex
 
 import pytest
 
@@ -17,6 +17,7 @@ EMULATOR_LOG = "/var/log/valet-api-emulator.log"
 class Cloud:
     def __init__(self, host):
         self.host = host
+        self._ctl_copied = False
 
     def put(self, name, dest=None):
         """Copy a file of molecule/default/files into the container's /tmp."""
@@ -51,55 +52,49 @@ class Cloud:
     def fault(self, mode, delay=0):
         return self.emulator("POST", "/fault", {"mode": mode, "delay": delay})
 
-    # Stacks are polled with `stack show` rather than the CLI's --wait: that follows the event list
-    # and has both returned early and died on one connection reset of the test host's uwsgi heat-api.
+    # Stacks and servers go through files/cloud_ctl.py: one process per operation that polls on one
+    # connection, where a loop of `openstack` CLI calls paid a Python start and a token each time.
+    def ctl(self, *args):
+        if not self._ctl_copied:
+            self.put("cloud_ctl.py")
+            self._ctl_copied = True
+        argv = " ".join(shlex.quote(str(arg)) for arg in args)
+        return json.loads(self.host.check_output(f"python3 /tmp/cloud_ctl.py {argv}"))
+
     def stack_state(self, name):
         """(status, reason) of stack `name`, or None when there is none."""
-        for _ in range(5):
-            res = self.openstack(f"stack show -f json {name}", check=False)
-            if res.rc == 0:
-                show = json.loads(res.stdout)
-                return show["stack_status"], show.get("stack_status_reason") or ""
-            if "Stack not found" in res.stderr + res.stdout:
-                return None
-            time.sleep(2)  # a transient API error: ask again
-        pytest.fail(f"stack show {name} kept failing: {res.stderr}")
+        return _state(self.ctl("state", name)["state"])
 
     def wait_stack(self, name, timeout=300):
         """The stack's state once no action is in progress (None once deleted)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.stack_state(name)
-            if state is None or not state[0].endswith("_IN_PROGRESS"):
-                return state
-            time.sleep(1)
-        pytest.fail(f"stack {name} still in progress after {timeout}s: {state}")
+        return _state(self.ctl("wait", name, timeout)["state"])
 
-    def delete_stack(self, name):
+    def delete_stack(self, name, timeout=300):
         """Delete and wait; returns the state left (None: gone)."""
-        if self.stack_state(name) is None:
-            return None
-        self.openstack(f"stack delete -y {name}", check=False)
-        state = self.wait_stack(name)
-        # Heat shows DELETE_COMPLETE for a moment before it soft-deletes the row: gone as well.
-        return None if state is None or state[0] == "DELETE_COMPLETE" else state
+        return _state(self.ctl("delete", name, timeout)["state"])
+
+    def run_stack(self, verb, name, template, params=(), rollback=False, timeout=300):
+        """stack create/update and wait; returns (status, reason, seconds)."""
+        extra = ["--rollback"] if rollback else []
+        out = self.ctl(verb, name, template, timeout, *extra, *params)
+        assert out["state"] is not None, f"stack {verb} {name} left no stack"
+        return out["state"][0], out["state"][1], out["seconds"]
 
     def create_stack(self, template, name):
-        """Create and wait; returns (status, reason, seconds)."""
+        """Create and wait (after removing a leftover of an earlier run); returns (status, reason, seconds)."""
         leftover = self.delete_stack(name)
         assert leftover is None, f"an earlier stack {name} could not be deleted: {leftover}"
-        started = time.monotonic()
-        res = self.openstack(f"stack create -t {template} {name}", check=False)
-        state = self.wait_stack(name)
-        elapsed = time.monotonic() - started
-        assert state is not None, f"stack create {name} made no stack: {res.stderr}"
-        return state[0], state[1], elapsed
+        return self.run_stack("create", name, template)
 
     def log_size(self, path):
         return int(self.host.check_output(f"stat -c %s {path}"))
 
     def log_since(self, path, offset):
         return self.host.check_output(f"tail -c +{offset + 1} {path}")
+
+
+def _state(state):
+    return tuple(state) if state is not None else None
 
 
 @pytest.fixture

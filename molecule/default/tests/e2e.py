@@ -5,12 +5,8 @@ runs nova-api, nova-conductor, glance and neutron's API, and four nova-compute s
 Nova's fake virt driver, two per rack by the emulator's rule (rack = host name up to the last "-").
 """
 
-import json
 import os
 import pathlib
-import time
-
-import pytest
 
 COMPUTE_HOSTS = ["r1-h1", "r1-h2", "r2-h1", "r2-h2"]
 FLAVOR = "valet.tiny"
@@ -23,32 +19,14 @@ def rack_of(host):
     return host.rsplit("-", 1)[0] if "-" in host else host
 
 
-def boot(cloud, name):
-    """`openstack server create` without Heat (the filter's ad-hoc path); returns the id."""
-    # --nic none needs compute API 2.37; the server gets no port.
-    out = cloud.openstack(
-        f"--os-compute-api-version 2.37 server create -f json --flavor {FLAVOR} --image {IMAGE} --nic none {name}"
-    )
-    return json.loads(out)["id"]
-
-
-def server(cloud, ident):
-    return json.loads(cloud.openstack(f"server show -f json {ident}"))
-
-
-def wait_server(cloud, ident, timeout=180):
-    """The server once it is ACTIVE or ERROR."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        show = server(cloud, ident)
-        if show["status"] in ("ACTIVE", "ERROR"):
-            return show
-        time.sleep(1)
-    pytest.fail(f"server {ident} neither ACTIVE nor ERROR after {timeout}s: {show['status']}")
+def boot(cloud, name, timeout=180):
+    """A server created without Heat and with no port (the filter's ad-hoc path); Nova's server
+    dict (as `openstack server show` prints it) once it is ACTIVE or ERROR."""
+    return cloud.ctl("boot", name, FLAVOR, IMAGE, timeout)["server"]
 
 
 def delete_server(cloud, ident):
-    cloud.openstack(f"server delete --wait {ident}", check=False)
+    cloud.ctl("delete-server", ident, 120)
     # The filter's ad-hoc plan is keyed by the instance uuid; valet-api would learn of the
     # deletion from its own sources, the emulator is told through the API (any token will do).
     cloud.host.run(

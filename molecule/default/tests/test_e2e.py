@@ -18,7 +18,6 @@ from e2e import delete_server
 from e2e import filter_lines
 from e2e import rack_of
 from e2e import record_figure
-from e2e import wait_server
 
 STACK = "molecule-e2e"
 
@@ -130,9 +129,9 @@ def test_plain_server_goes_where_valet_says_and_off_reserved_hosts(e2e, cloud):
     reserved = set(cloud.emulator("GET", "/state")["reserved"])
     offset = cloud.log_size(NOVA_LOG)
     cloud.clear()
-    ident = boot(cloud, "molecule-e2e-plain")
+    show = boot(cloud, "molecule-e2e-plain")
+    ident = show["id"]
     try:
-        show = wait_server(cloud, ident)
         assert show["status"] == "ACTIVE", show.get("fault")
         host = show["OS-EXT-SRV-ATTR:host"]
         assert host in COMPUTE_HOSTS and host not in reserved

@@ -16,7 +16,6 @@ from e2e import boot
 from e2e import delete_server
 from e2e import filter_lines
 from e2e import record_figure
-from e2e import wait_server
 from faults import CAUSES
 from faults import EMULATOR_RESTART
 from faults import clear_fault
@@ -33,8 +32,7 @@ def _boot_under_fault(cloud, mode, name):
     set_fault(cloud, mode)
     try:
         started = time.monotonic()
-        ident = boot(cloud, name)
-        show = wait_server(cloud, ident)
+        show = boot(cloud, name)
         elapsed = time.monotonic() - started
         requests = [] if mode == "stopped" else cloud.requests()
     finally:
@@ -42,7 +40,7 @@ def _boot_under_fault(cloud, mode, name):
             # The emulator would still answer the abandoned requests later; start it afresh.
             cloud.host.check_output(EMULATOR_RESTART)
         clear_fault(cloud, mode)
-    delete_server(cloud, ident)
+    delete_server(cloud, show["id"])
     return show, elapsed, cloud.log_since(NOVA_LOG, offset), requests
 
 

@@ -54,15 +54,11 @@ def _uuids(host, stack_id):
     return dict(line.split("\t") for line in rows.splitlines())
 
 
-def _run(cloud, verb, name, params=(), extra=""):
+def _run(cloud, verb, name, params=(), rollback=False):
     """stack create/update with the engines template; returns the state once settled."""
     template = cloud.put("engines-stack.yaml")
     cloud.put("engines-member.yaml")
-    args = " ".join(f"--parameter {p}" for p in params)
-    res = cloud.openstack(f"stack {verb} -t {template} {args} {extra} {name}", check=False)
-    assert res.rc == 0, res.stderr
-    time.sleep(1)
-    return cloud.wait_stack(name)
+    return cloud.run_stack(verb, name, template, params, rollback=rollback)[:2]
 
 
 def _calls(cloud, method, path_prefix="/v1/plans"):
@@ -161,7 +157,7 @@ def test_create_update_rollback_delete_with_nested_stacks(cloud, host):
 
     # A failing update rolls back: valet-api first hears the new plan, then the old one again.
     cloud.clear()
-    state = _run(cloud, "update", NAME, ["kind=affinity", "fail=true"], extra="--rollback enabled")
+    state = _run(cloud, "update", NAME, ["kind=affinity", "fail=true"], rollback=True)
     assert state[0] == "ROLLBACK_COMPLETE", state
     puts = [p for p in _calls(cloud, "PUT") if p["path"] == f"/v1/plans/{top}"]
     assert [_group(p["body"], "apps")["group_type"] for p in puts] == ["affinity", "diversity"]
