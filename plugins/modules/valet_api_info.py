@@ -102,7 +102,7 @@ versions:
       type: int
       sample: 200
     msg:
-      description: What happened, for example V(Request failed, <urlopen error [Errno 111] Connection refused>).
+      description: What happened, for example that the connection was refused, or the HTTP reason.
       type: str
 token:
   description: The Keystone token request; null without O(password).
