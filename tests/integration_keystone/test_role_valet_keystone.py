@@ -100,10 +100,22 @@ def footprint(kc, role_vars):
     return users, services, endpoints
 
 
+def readback_ran(out):
+    """Whether the read-back (verify.yml, the module again in check mode) ran, not skipped."""
+    res = [
+        task["hosts"].get("keystone_admin_host", {})
+        for task in out["plays"][0]["tasks"]
+        if task["task"]["name"].endswith(" : Read the footprint back (check mode)")
+    ]
+    assert len(res) == 1, [task["task"]["name"] for task in out["plays"][0]["tasks"]]
+    return not res[0].get("skipped")
+
+
 def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collections_root, tmp_path):
     out, raw = play(tmp_path, collections_root, role_vars)
     assert stats(out)["failures"] == 0, failure(out)
     assert stats(out)["changed"] >= 1
+    assert readback_ran(out)
     users, services, endpoints = footprint(kc, role_vars)
     assert len(users) == 1 and len(services) == 1
     assert sorted((e.interface, e.url) for e in endpoints) == [
@@ -131,6 +143,8 @@ def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collectio
     out, raw = play(tmp_path, collections_root, role_vars)
     assert stats(out)["failures"] == 0, failure(out)
     assert stats(out)["changed"] == 0
+    # nothing changed, so nothing to read back: the ensure has just found every object as wanted
+    assert not readback_ran(out)
 
     # one override moves only the public endpoint, in place
     ids = {e.interface: e.id for e in endpoints}

@@ -1,13 +1,17 @@
 """What is there now, read in one call by the Python Heat / Nova run with (tasks/plan.yml).
 
 Prints one JSON object: pip and build tools present, the installed valet-openstack (version,
-Heat plugin directory, editable or not), Heat's own plugin_dirs default, and the digest of the
-staged source. Reads only; standard library at module level, since it runs in the service's Python.
-argv[1]: JSON {"stamp": path of the staged source's digest file, "heat": read Heat's default}.
+Heat plugin directory, editable or not), Heat's own plugin_dirs default, the digest of the
+staged source, and which of the given paths exist (the services' init scripts / units, another
+deployment tool's files). Reads only; standard library at module level, since it runs in the
+service's Python.
+argv[1]: JSON {"stamp": path of the staged source's digest file, "heat": read Heat's default,
+"paths": paths to look for}.
 """
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -57,6 +61,8 @@ def main():
         'package': package(),
         'source_digest': None,
         'heat_plugin_dirs_default': None,
+        # lexists: a unit may be a symlink (systemctl enable / mask); the link itself counts
+        'exists': [path for path in args.get('paths', []) if os.path.lexists(path)],
     }
     try:
         with open(args['stamp']) as handle:

@@ -11,11 +11,11 @@ SCRIPT = os.path.join(
 )
 
 
-def state(python, tmp_path, heat=True):
+def state(python, tmp_path, heat=True, paths=()):
     with open(SCRIPT) as handle:
         source = handle.read()
     out = subprocess.run(
-        [python, '-c', source, json.dumps({'stamp': str(tmp_path / 'stamp'), 'heat': heat})],
+        [python, '-c', source, json.dumps({'stamp': str(tmp_path / 'stamp'), 'heat': heat, 'paths': list(paths)})],
         capture_output=True,
         text=True,
         check=True,
@@ -48,3 +48,13 @@ def test_bare_python_reports_what_it_lacks(tmp_path):
     assert got['pip'] is False and got['package'] is None and got['source_digest'] is None
     assert got['heat_plugin_dirs_default'] is None and 'heat' in got['heat_error']
     assert state(str(venv / 'bin' / 'python'), tmp_path, heat=False).get('heat_error') is None
+
+
+def test_says_which_paths_exist(tmp_path):
+    (tmp_path / 'heat-engine').write_text('#!/bin/sh\n')
+    (tmp_path / 'nova-scheduler.service').symlink_to('/dev/null')  # a masked unit: the link counts
+    (tmp_path / 'dangling.service').symlink_to(tmp_path / 'gone')
+    paths = [str(tmp_path / name) for name in ('heat-engine', 'nova-scheduler.service', 'dangling.service', 'absent')]
+    assert state(sys.executable, tmp_path, heat=False, paths=paths)['exists'] == paths[:3]
+    # without paths (an older caller): nothing exists
+    assert state(sys.executable, tmp_path, heat=False)['exists'] == []

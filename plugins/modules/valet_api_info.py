@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Valet for OpenStack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: valet_api_info
+short_description: Check that valet-api answers and that Keystone accepts the Valet credentials
+version_added: 1.2.0
+description:
+  - Read only, and from the host it runs on (where the Valet plugins call from), in one module call
+    three requests; each is answered in its own result key.
+  - C(GET) the root of valet-api (its API versions), which must answer 200 or 300 (RV(versions)).
+  - With O(password), C(POST <auth_url>/auth/tokens) as the Valet user scoped to its project, which
+    Keystone must answer 201 (RV(token)); then, when both answered, C(GET <api_url>/status) with that
+    token, which valet-api must answer 200 or 204 (RV(api_status)).
+  - Never fails because of an answer, the caller decides and says which variable to fix. The token
+    is neither returned nor logged.
+author:
+  - Valet for OpenStack maintainers (@valet-openstack)
+options:
+  api_url:
+    description:
+      - valet-api's versioned URL, for example V(http://valet.example.com:8090/v1). Its scheme, host and
+        port make the root URL; C(/status) is appended for the status request.
+    type: str
+    required: true
+  auth_url:
+    description: Keystone's v3 URL, for example V(http://keystone.example.com:5000/v3). Required with O(password).
+    type: str
+  username:
+    description: The Valet user.
+    type: str
+    default: valet
+  password:
+    description: The Valet user's password. Without it only the root of valet-api is requested.
+    type: str
+  user_domain_name:
+    description: Domain of O(username).
+    type: str
+    default: Default
+  project_name:
+    description: The project the token is scoped to.
+    type: str
+    default: service
+  project_domain_name:
+    description: Domain of O(project_name).
+    type: str
+    default: Default
+  timeout:
+    description: Seconds each request may take.
+    type: int
+    default: 30
+  validate_certs:
+    description: Verify the TLS certificates of valet-api and Keystone.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Changes nothing, so it runs the same in check mode.
+'''
+
+EXAMPLES = r'''
+- name: Check valet-api and the Valet credentials from a controller
+  valet.openstack.valet_api_info:
+    api_url: http://valet.example.com:8090/v1
+    auth_url: http://keystone.example.com:5000/v3
+    username: valet
+    password: "{{ vault_valet_password }}"
+    project_name: service
+  register: valet_api
+
+- name: Say why valet-api is not usable
+  ansible.builtin.fail:
+    msg: "valet-api at {{ valet_api.versions.url }} does not answer: {{ valet_api.versions.msg }}"
+  when: not valet_api.versions.ok
+'''
+
+RETURN = r'''
+versions:
+  description: The C(GET) of valet-api's root.
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: The URL requested.
+      type: str
+      sample: http://valet.example.com:8090/
+    ok:
+      description: Whether valet-api answered 200 or 300.
+      type: bool
+    status:
+      description: The HTTP status, or -1 when there was no HTTP answer (refused, timed out, bad URL).
+      type: int
+      sample: 200
+    msg:
+      description: What happened, for example that the connection was refused, or the HTTP reason.
+      type: str
+token:
+  description: The Keystone token request; null without O(password).
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: The URL requested.
+      type: str
+      sample: http://keystone.example.com:5000/v3/auth/tokens
+    ok:
+      description: Whether Keystone issued a token (201).
+      type: bool
+    status:
+      description: The HTTP status, or -1 when there was no HTTP answer.
+      type: int
+      sample: 401
+    msg:
+      description: What happened, with Keystone's own error message when it gave one.
+      type: str
+api_status:
+  description:
+    - The C(GET <api_url>/status) with the token.
+    - Null unless valet-api's root answered and Keystone issued the token.
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: The URL requested.
+      type: str
+      sample: http://valet.example.com:8090/v1/status
+    ok:
+      description: Whether valet-api answered 200 or 204.
+      type: bool
+    status:
+      description: The HTTP status, or -1 when there was no HTTP answer.
+      type: int
+      sample: 200
+    msg:
+      description: What happened.
+      type: str
+'''
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.urls import fetch_url
+
+from ansible_collections.valet.openstack.plugins.module_utils.url import url_problem
+
+try:
+    from urllib.parse import urlparse
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    from urlparse import urlparse
+
+
+def request(module, url, wanted, method='GET', body=None, headers=None):
+    """One request -> ({url, ok, status, msg}, response headers). Never raises, never fails the module."""
+    result = dict(url=url, ok=False, status=-1, msg='')
+    problem = url_problem(url)
+    if problem:
+        result['msg'] = "'%s' is not an http(s) URL: %s" % (url, problem)
+        return result, {}
+    data = json.dumps(body) if body is not None else None
+    all_headers = dict(headers or {})
+    if data is not None:
+        all_headers['Content-Type'] = 'application/json'
+    resp, info = fetch_url(module, url, data=data, headers=all_headers, method=method, timeout=module.params['timeout'])
+    if resp is not None:
+        resp.read()  # let the connection finish; the body is not needed
+        resp.close()
+    result['status'] = info.get('status', -1)
+    result['ok'] = result['status'] in wanted
+    result['msg'] = to_native(info.get('msg', ''))
+    # Keystone says why in its JSON body ({"error": {"message": ...}}); say it too.
+    try:
+        reason = json.loads(info.get('body') or '{}').get('error', {}).get('message')
+    except (ValueError, AttributeError):
+        reason = None
+    if reason:
+        result['msg'] = '%s: %s' % (result['msg'], to_native(reason))
+    return result, info
+
+
+def token_body(params):
+    return {
+        'auth': {
+            'identity': {
+                'methods': ['password'],
+                'password': {
+                    'user': {
+                        'name': params['username'],
+                        'domain': {'name': params['user_domain_name']},
+                        'password': params['password'],
+                    }
+                },
+            },
+            'scope': {'project': {'name': params['project_name'], 'domain': {'name': params['project_domain_name']}}},
+        }
+    }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            api_url=dict(type='str', required=True),
+            auth_url=dict(type='str'),
+            username=dict(type='str', default='valet'),
+            password=dict(type='str', no_log=True),
+            user_domain_name=dict(type='str', default='Default'),
+            project_name=dict(type='str', default='service'),
+            project_domain_name=dict(type='str', default='Default'),
+            timeout=dict(type='int', default=30),
+            validate_certs=dict(type='bool', default=True),
+        ),
+        required_by=dict(password=['auth_url']),
+        supports_check_mode=True,
+    )
+    params = module.params
+    api_url = params['api_url'].rstrip('/')
+    parsed = urlparse(api_url)
+    root = '%s://%s/' % (parsed.scheme, parsed.netloc)
+
+    problem = url_problem(api_url)
+    if problem:
+        versions = dict(url=api_url, ok=False, status=-1, msg="'%s' is not an http(s) URL: %s" % (api_url, problem))
+    else:
+        versions = request(module, root, (200, 300))[0]
+    token = api_status = None
+    if params['password']:
+        token_url = params['auth_url'].rstrip('/') + '/auth/tokens'
+        token, info = request(module, token_url, (201,), method='POST', body=token_body(params))
+        # No status request when valet-api did not even answer its root: it would fail the same way.
+        if token['ok'] and versions['ok']:
+            headers = {'X-Auth-Token': info.get('x-subject-token', '')}
+            api_status = request(module, api_url + '/status', (200, 204), headers=headers)[0]
+    module.exit_json(changed=False, versions=versions, token=token, api_status=api_status)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,146 @@
+"""valet.openstack.valet_api_info run for real (ansible ad-hoc) against the Keystone fixture and the
+valet-api emulator (tools/valet_api_emulator.py)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+
+import pytest
+from valet_api_emulator import ValetApiEmulator
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
+
+
+def run_module(args, collections_root, check=False):
+    """Run the module through ansible; return (result dict, raw stdout+stderr)."""
+    cmd = [ANSIBLE, "localhost", "-m", "valet.openstack.valet_api_info", "-a", json.dumps(args)]
+    if check:
+        cmd.append("--check")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=collections_root,
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    raw = proc.stdout + proc.stderr
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("ansible did not print JSON:\n" + raw) from None
+    return data["plays"][0]["tasks"][0]["hosts"]["localhost"], raw
+
+
+def closed_port():
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def emulator():
+    emu = ValetApiEmulator().start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="module")
+def valet_user(keystone, kc):
+    """A Valet user of its own, with a role on the `service` project."""
+    name, password = "valet-info-%s" % uuid.uuid4().hex[:8], "pw-%s-secret" % uuid.uuid4().hex[:8]
+    keystone.create_service_user(name, password, project="service", role="admin")
+    return name, password
+
+
+@pytest.fixture
+def args(keystone, emulator, valet_user):
+    return {
+        "api_url": emulator.url,
+        "auth_url": keystone.auth_url,
+        "username": valet_user[0],
+        "password": valet_user[1],
+        "project_name": "service",
+        "timeout": 10,
+    }
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check_mode"])
+def test_all_three_answer(args, emulator, collections_root, check):
+    result, raw = run_module(args, collections_root, check=check)
+    assert not result.get("failed") and not result["changed"], raw
+    assert result["versions"]["ok"] and result["versions"]["status"] in (200, 300)
+    assert result["versions"]["url"] == emulator.url.rsplit("/", 1)[0] + "/"
+    assert result["token"]["ok"] and result["token"]["status"] == 201
+    assert result["token"]["url"] == args["auth_url"].rstrip("/") + "/auth/tokens"
+    assert result["api_status"]["ok"] and result["api_status"]["status"] in (200, 204)
+    # the status request carried the token (the emulator answers 401 without one)
+    assert [r["token"] for r in emulator.requests if r["path"].endswith("/status")] == [True]
+    assert args["password"] not in raw
+
+
+def test_wrong_password(args, emulator, collections_root):
+    args["password"] = "a-wrong-password-%s" % uuid.uuid4().hex[:6]
+    result, raw = run_module(args, collections_root)
+    assert not result.get("failed"), raw  # the caller decides
+    assert result["versions"]["ok"]
+    assert not result["token"]["ok"] and result["token"]["status"] == 401, result["token"]
+    assert "401" in result["token"]["msg"]
+    # no token, no status request
+    assert result["api_status"] is None
+    assert not [r for r in emulator.requests if r["path"].endswith("/status")]
+    assert args["password"] not in raw
+
+
+def test_valet_api_down(args, collections_root):
+    port = closed_port()
+    args["api_url"] = "http://127.0.0.1:%d/v1" % port
+    result, raw = run_module(args, collections_root)
+    assert not result.get("failed"), raw
+    assert not result["versions"]["ok"] and result["versions"]["status"] == -1
+    assert result["versions"]["url"] == "http://127.0.0.1:%d/" % port
+    assert "refused" in result["versions"]["msg"].lower(), result["versions"]
+    # Keystone is still asked (a second reason to report), the status request is not
+    assert result["token"]["ok"]
+    assert result["api_status"] is None
+    assert args["password"] not in raw
+
+
+def test_keystone_down(args, collections_root):
+    args["auth_url"] = "http://127.0.0.1:%d/v3" % closed_port()
+    result, raw = run_module(args, collections_root)
+    assert not result.get("failed"), raw
+    assert result["versions"]["ok"]
+    assert not result["token"]["ok"] and result["token"]["status"] == -1
+    assert result["api_status"] is None
+    assert args["password"] not in raw
+
+
+def test_status_refused_with_a_token(args, emulator, collections_root):
+    emulator.set_fault("unauthorized")
+    result, raw = run_module(args, collections_root)
+    assert not result.get("failed"), raw
+    assert result["token"]["ok"]
+    assert not result["api_status"]["ok"] and result["api_status"]["status"] == 401, result["api_status"]
+    assert args["password"] not in raw
+
+
+def test_without_a_password_only_the_root(emulator, collections_root):
+    result, raw = run_module({"api_url": emulator.url}, collections_root)
+    assert not result.get("failed"), raw
+    assert result["versions"]["ok"]
+    assert result["token"] is None and result["api_status"] is None
+    assert [r["path"] for r in emulator.requests] == ["/"]
+
+
+def test_not_a_url(collections_root):
+    result, raw = run_module({"api_url": "valet-api:8090/v1"}, collections_root)
+    assert not result.get("failed"), raw
+    assert not result["versions"]["ok"] and "http" in result["versions"]["msg"], result["versions"]
