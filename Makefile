@@ -54,7 +54,7 @@ sanity: venv
 	bash tests/sanity.sh
 
 unit: venv collection-link
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
 molecule: deps venv collection-link
 	bash tests/molecule-suite.sh

@@ -18,7 +18,10 @@ def collection_link():
     link = os.path.join(REPO, ".collections", "ansible_collections", "valet", "openstack")
     if not os.path.exists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink("../../..", link)
+        try:
+            os.symlink("../../..", link)
+        except FileExistsError:  # another pytest-xdist worker made it first
+            pass
 
 
 @pytest.fixture(scope="session")
