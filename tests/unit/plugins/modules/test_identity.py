@@ -6,44 +6,19 @@ would be a collision by design).
 """
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
+from ansible_env import run_ad_hoc
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3 as ks_v3
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
-
 
 def run_module(args, collections_root, check=False, diff=True, env=None, cwd=None):
     """Run the module through ansible; return (result dict, raw stdout+stderr)."""
-    cmd = [ANSIBLE, "localhost", "-m", "valet.openstack.identity", "-a", json.dumps(args)]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    full_env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=collections_root,
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
-    full_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, check=False)
-    raw = proc.stdout + proc.stderr
-    try:
-        data = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError("ansible did not print JSON:\n" + raw) from None
-    return data["plays"][0]["tasks"][0]["hosts"]["localhost"], raw
+    options = (["--check"] if check else []) + (["--diff"] if diff else [])
+    return run_ad_hoc("valet.openstack.identity", args, collections_root, options, env=env, cwd=cwd)
 
 
 @pytest.fixture

@@ -1,41 +1,17 @@
 """valet.openstack.valet_api_info run for real (ansible ad-hoc) against the Keystone fixture and the
 valet-api emulator (tools/valet_api_emulator.py)."""
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import uuid
 
 import pytest
+from ansible_env import run_ad_hoc
 from valet_api_emulator import ValetApiEmulator
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-ANSIBLE = os.path.join(os.path.dirname(sys.executable), "ansible")
 
 
 def run_module(args, collections_root, check=False):
     """Run the module through ansible; return (result dict, raw stdout+stderr)."""
-    cmd = [ANSIBLE, "localhost", "-m", "valet.openstack.valet_api_info", "-a", json.dumps(args)]
-    if check:
-        cmd.append("--check")
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=collections_root,
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    raw = proc.stdout + proc.stderr
-    try:
-        data = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError("ansible did not print JSON:\n" + raw) from None
-    return data["plays"][0]["tasks"][0]["hosts"]["localhost"], raw
+    return run_ad_hoc("valet.openstack.valet_api_info", args, collections_root, ["--check"] if check else [])
 
 
 def closed_port():

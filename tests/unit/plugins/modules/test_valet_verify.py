@@ -6,7 +6,6 @@ logs through Heat's own code: it loads the plugins with heat.engine.resources.in
 oslo.log, exactly the lines heat-engine writes at start.
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import textwrap
 import time
 
 import pytest
+from ansible_env import run_ad_hoc
 
 from ansible_collections.valet.openstack.plugins.module_utils import valet_probe
 from ansible_collections.valet.openstack.plugins.module_utils.valet_probe_service import NOVA_FILTER_PATH
@@ -31,32 +31,11 @@ pytestmark = pytest.mark.skipif(
 
 
 def run_module(collections_root, check=False, extra_env=None, **args):
-    """`ansible localhost -m valet.openstack.valet_verify -a <json>` -> (result dict, raw stdout)."""
-    # as on a controller: Python writes bytecode unless told otherwise
-    env = dict(
-        {k: v for k, v in os.environ.items() if k != 'PYTHONDONTWRITEBYTECODE'},
-        ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
-        ANSIBLE_COLLECTIONS_PATH=collections_root,
-        ANSIBLE_STDOUT_CALLBACK='json',
-        ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-        ANSIBLE_LOCALHOST_WARNING='0',
-        ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
-        **(extra_env or {}),
-    )
+    """`ansible localhost -m valet.openstack.valet_verify -a <json>` -> (result dict, raw output)."""
     args.setdefault('python', SERVICE_PY)
-    cmd = [
-        os.path.join(os.path.dirname(sys.executable), 'ansible'),
-        'localhost',
-        '-m',
-        'valet.openstack.valet_verify',
-        '-a',
-        json.dumps(args),
-    ]
-    if check:
-        cmd.append('--check')
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    out = json.loads(proc.stdout)
-    return out['plays'][0]['tasks'][0]['hosts']['localhost'], proc.stdout
+    # as on a controller: Python writes bytecode unless told otherwise
+    env = dict(PYTHONDONTWRITEBYTECODE='', **(extra_env or {}))
+    return run_ad_hoc('valet.openstack.valet_verify', args, collections_root, ['--check'] if check else [], env=env)
 
 
 def checks(result):
