@@ -53,7 +53,7 @@ class Cloud:
         return self.emulator("POST", "/fault", {"mode": mode, "delay": delay})
 
     # Stacks and servers go through files/cloud_ctl.py: one process per operation that polls on one
-    # connection, where a loop of `openstack` CLI calls paid a Python start and a token each time.
+    # connection, where a loop of `openstack` CLI calls paid a Python start and a token (CPU) each time.
     def ctl(self, *args):
         if not self._ctl_copied:
             self.put("cloud_ctl.py")
