@@ -27,11 +27,11 @@ elif [ "${VALET_MOLECULE_LANES:-3}" = 1 ]; then
 elif [ "${VALET_MOLECULE_LANES:-3}" = 2 ]; then
     lanes=("multi_controller venv uninstall default@trixie" "default check")
 else
-    # Balanced by their wall times in CI with three lanes on 2 cores (default 38.5 min, of which
-    # verify 32; default@trixie 40; multi_controller 23, venv 12, uninstall 5, check 3.5): the two
-    # default runs are the long poles, each in its own lane. Their verify is bound by the services
-    # of three clouds sharing 2 cores, not by the tests' own work.
-    lanes=("default check" "default@trixie" "multi_controller venv uninstall")
+    # Balanced by wall times in CI with three lanes on 2 cores. Before molecule/conftest.py ran
+    # testinfra's commands with podman exec, each was a whole `ansible` run and the two default
+    # verifies (32 and 37 min) were the long poles; with it, about half that. Estimated per lane:
+    # default + uninstall, default@trixie + check, multi_controller + venv, each about 30 min.
+    lanes=("default uninstall" "default@trixie check" "multi_controller venv")
 fi
 
 # SCENARIO@RELEASE -> the image, instance name and molecule state of that release.

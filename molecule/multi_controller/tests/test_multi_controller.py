@@ -81,13 +81,13 @@ def test_only_own_services_run(host, name):
     assert (host.run("pgrep -f '%s'" % NOVA_SCHEDULER).rc == 0) == (name in NOVA_HOSTS)
 
 
-def test_plugins_registered_with_heat_and_nova_code(host, name):
+def test_plugins_registered_with_heat_and_nova_code(host_via_ansible, name):
     # The collection's own proof, run on the host with Heat's / Nova's code; no log check
     # (the restart that logged the registration may lie a verify run behind).
     if name not in CONTROLLERS:
         pytest.skip("nothing is registered on the infra host")
     for component in sorted(c for c, hosts in (("heat", HEAT_HOSTS), ("nova", NOVA_HOSTS)) if name in hosts):
-        result = host.ansible(
+        result = host_via_ansible.ansible(
             "valet.openstack.valet_verify",
             "component=%s expect=present check_process=true log_file=''" % component,
             check=False,
