@@ -31,14 +31,43 @@ description:
     start, and fails on any error line about Valet logged since O(log_offset).
   - With O(expect=absent) it proves an uninstall left nothing registered and the service still starts.
   - The module only reads; it never returns values from the configuration other than the checked options.
+  - With O(components) one call verifies several components of the host in turn (a module call costs
+    about a second over a remote connection), for example a host that runs both heat-engine and nova-scheduler.
 author:
   - Valet OpenStack collection contributors (@valet-openstack)
 options:
   component:
-    description: Which service to verify.
+    description:
+      - Which service to verify. Exactly one of O(component) and O(components) is required.
     type: str
-    required: true
     choices: [heat, nova]
+  components:
+    description:
+      - The services to verify in one call, each with its own O(component), O(config_file),
+        O(service_name), O(log_file) and O(log_offset) (same meanings and defaults as the top-level options,
+        which then do not apply); the other options apply to every one.
+      - The module fails if any of them fails, and returns each one's result in RV(components).
+    type: list
+    elements: dict
+    suboptions:
+      component:
+        description: Which service to verify.
+        type: str
+        required: true
+        choices: [heat, nova]
+      config_file:
+        description: As O(config_file).
+        type: path
+      service_name:
+        description: As O(service_name).
+        type: str
+      log_file:
+        description: As O(log_file).
+        type: path
+      log_offset:
+        description: As O(log_offset).
+        type: int
+        default: 0
   config_file:
     description:
       - Service configuration file. A C(<config_file>.d) directory next to it is read too.
@@ -124,6 +153,13 @@ EXAMPLES = r'''
     log_file: ""
     proof_cache: /var/lib/valet_openstack/verified.json
 
+- name: Verify both services of a steady host in one call, no restart so no log check
+  valet.openstack.valet_verify:
+    components:
+      - {component: heat, log_file: ""}
+      - {component: nova, log_file: ""}
+    proof_cache: /var/lib/valet_openstack/verified.json
+
 - name: Verify the uninstall left nothing behind
   valet.openstack.valet_verify:
     component: nova
@@ -137,17 +173,17 @@ ok:
   type: bool
 component:
   description: The verified component.
-  returned: always
+  returned: with O(component)
   type: str
   sample: heat
 version:
   description: Version of the installed service package, as the service reports it.
-  returned: when the probe could import the service
+  returned: with O(component), when the probe could import the service
   type: str
   sample: 27.0.1
 checks:
   description: Each check with its result and a human-readable detail.
-  returned: always
+  returned: with O(component)
   type: list
   elements: dict
   contains:
@@ -167,8 +203,24 @@ checks:
     - name: resource_registry
       ok: true
       detail: "ATT::Valet::GroupAssignment registered by heat.engine.plugins.GroupAssignment"
+components:
+  description:
+    - With O(components), the result of each, in order, as the top-level keys of a one-component call
+      (RV(component), RV(version), RV(checks), RV(ok), RV(msg)).
+  returned: with O(components)
+  type: list
+  elements: dict
+  sample:
+    - component: heat
+      version: 27.0.1
+      ok: true
+      msg: "heat 27.0.1: registration proven at 2026-11-26T10:00:00Z still holds (nothing it depends on changed)"
+      checks:
+        - name: proof
+          ok: true
+          detail: "proven at 2026-11-26T10:00:00Z (9 checks passed with heat's own code) and unchanged since: ..."
 msg:
-  description: Summary; on failure the failed checks and why.
+  description: Summary; on failure the failed checks and why. With O(components), each one's, joined by C( | ).
   returned: always
   type: str
 '''
@@ -217,29 +269,60 @@ def run_probe(module, params):
         }
 
 
+# Options that name the component and where it runs; the others apply to every component.
+PER_COMPONENT = {
+    'component': dict(type='str', required=True, choices=['heat', 'nova']),
+    'config_file': dict(type='path'),
+    'service_name': dict(type='str'),
+    'log_file': dict(type='path'),
+    'log_offset': dict(type='int', default=0),
+}
+
+
 def main():
+    argument_spec = dict(
+        PER_COMPONENT,
+        component=dict(type='str', choices=['heat', 'nova']),
+        components=dict(type='list', elements='dict', options=PER_COMPONENT),
+        python=dict(type='path', default='/usr/bin/python3'),
+        expect=dict(type='str', default='present', choices=['present', 'absent']),
+        check_process=dict(type='bool', default=True),
+        settle_timeout=dict(type='int', default=60),
+        proof_cache=dict(type='path'),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            component=dict(type='str', required=True, choices=['heat', 'nova']),
-            config_file=dict(type='path'),
-            python=dict(type='path', default='/usr/bin/python3'),
-            service_name=dict(type='str'),
-            log_file=dict(type='path'),
-            log_offset=dict(type='int', default=0),
-            expect=dict(type='str', default='present', choices=['present', 'absent']),
-            check_process=dict(type='bool', default=True),
-            settle_timeout=dict(type='int', default=60),
-            proof_cache=dict(type='path'),
-        ),
+        argument_spec=argument_spec,
+        mutually_exclusive=[('component', 'components')],
+        required_one_of=[('component', 'components')],
         supports_check_mode=True,
     )
-    params = dict(module.params)
-    for key, value in DEFAULTS[params['component']].items():
-        if params[key] is None:
-            params[key] = value
+    shared = {k: v for k, v in module.params.items() if k not in PER_COMPONENT and k != 'components'}
+    items = module.params['components'] or [{k: module.params[k] for k in PER_COMPONENT}]
+    proofs = valet_probe.read_proofs(shared['proof_cache']) if shared['proof_cache'] else {}
+    results = []
+    for item in items:
+        params = dict(shared, **item)
+        for key, value in DEFAULTS[params['component']].items():
+            if params[key] is None:
+                params[key] = value
+        results.append(verify(module, params, proofs))
 
-    result = {'changed': False, 'component': params['component'], 'version': None, 'checks': []}
-    proofs = valet_probe.read_proofs(params['proof_cache']) if params['proof_cache'] else {}
+    if module.params['components'] is None:
+        result = results[0]
+    else:
+        result = {
+            'components': results,
+            'ok': all(r['ok'] for r in results),
+            'msg': ' | '.join(r['msg'] for r in results),
+        }
+    if not result['ok']:
+        module.fail_json(changed=False, **result)
+    module.exit_json(changed=False, **result)
+
+
+def verify(module, params, proofs):
+    """Verify one component: its result, with ok and msg. A pass updates the proof_cache record."""
+    result = {'component': params['component'], 'version': None, 'checks': []}
     reusable = (
         params['proof_cache']
         and params['expect'] == 'present'
@@ -274,7 +357,7 @@ def main():
             result['version'],
             record.get('proven_at'),
         )
-        module.exit_json(**result)
+        return result
 
     if not os.path.isfile(params['config_file']):
         result['checks'].append({'name': 'config', 'ok': False, 'detail': '%s does not exist' % params['config_file']})
@@ -300,7 +383,7 @@ def main():
             params['expect'],
             why,
         )
-        module.fail_json(**result)
+        return result
     result['msg'] = '%s %s: all %d checks passed (expect=%s)' % (
         params['component'],
         result['version'],
@@ -309,7 +392,7 @@ def main():
     )
     if params['proof_cache'] and not module.check_mode:
         remember(params, proofs, result)
-    module.exit_json(**result)
+    return result
 
 
 def remember(params, proofs, result):

@@ -46,8 +46,8 @@ def role_vars(keystone):
     }
 
 
-def play(tmp_path, collections_root, extra_vars):
-    """Run the role; return (json callback output, raw output)."""
+def play(tmp_path, collections_root, extra_vars, *args):
+    """Run the role (args: more ansible-playbook arguments); return (json callback output, raw output)."""
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     (tmp_path / "hosts.ini").write_text(INVENTORY)
     (tmp_path / "vars.json").write_text(json.dumps(extra_vars))
@@ -65,6 +65,7 @@ def play(tmp_path, collections_root, extra_vars):
             str(tmp_path / "site.yml"),
             "-e",
             "@" + str(tmp_path / "vars.json"),
+            *args,
         ],
         capture_output=True,
         text=True,
@@ -111,11 +112,22 @@ def readback_ran(out):
     return not res[0].get("skipped")
 
 
+def ran(out, suffix):
+    """Whether a task whose name ends with suffix ran (not skipped) on the host."""
+    return any(
+        task["task"]["name"].endswith(suffix) and not task["hosts"].get("keystone_admin_host", {}).get("skipped")
+        for task in out["plays"][0]["tasks"]
+        if "keystone_admin_host" in task["hosts"]
+    )
+
+
 def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collections_root, tmp_path):
     out, raw = play(tmp_path, collections_root, role_vars)
     assert stats(out)["failures"] == 0, failure(out)
     assert stats(out)["changed"] >= 1
     assert readback_ran(out)
+    # keystoneclient is importable, so pip is not even tried
+    assert not ran(out, " : Install python-keystoneclient with pip")
     users, services, endpoints = footprint(kc, role_vars)
     assert len(users) == 1 and len(services) == 1
     assert sorted((e.interface, e.url) for e in endpoints) == [
@@ -196,3 +208,39 @@ def test_keystone_refusal_shows_the_module_reason(kc, role_vars, collections_roo
     assert footprint(kc, role_vars) == ([], [], [])
     assert role_vars["valet_keystone_password"] not in raw
     assert role_vars["valet_keystone_auth"]["password"] not in raw
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory):
+    """A Python that cannot import keystoneclient (a new venv: pip and nothing else)."""
+    venv = tmp_path_factory.mktemp("bare-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    assert subprocess.run([python, "-c", "import keystoneclient"], capture_output=True, check=False).returncode
+    return python
+
+
+def test_missing_keystoneclient_is_installed_with_pip(kc, role_vars, collections_root, tmp_path, bare_python):
+    """No import check: the module's missing_required_lib failure sends the run to pip, then the
+    ensure runs again. --no-index makes that pip fail here (no package index in the tests), which
+    proves pip was tried and that its reason is shown, with nothing changed in Keystone."""
+    extra = dict(role_vars, valet_keystone_python=bare_python, valet_keystone_pip_extra_args="--no-index")
+    out, raw = play(tmp_path, collections_root, extra)
+    assert stats(out)["failures"] == 1
+    assert ran(out, " : Install python-keystoneclient with pip")
+    name, msg = failure(out)
+    assert "python-keystoneclient" in msg and "no matching distribution" in msg.lower(), (name, msg)
+    assert footprint(kc, role_vars) == ([], [], [])
+    assert role_vars["valet_keystone_password"] not in raw
+
+
+def test_missing_keystoneclient_in_check_mode(kc, role_vars, collections_root, tmp_path, bare_python):
+    """Check mode installs nothing, so it cannot read the footprint: it says so and what the real run installs."""
+    extra = dict(role_vars, valet_keystone_python=bare_python)
+    out, raw = play(tmp_path, collections_root, extra, "--check")
+    assert stats(out)["failures"] == 1
+    assert not ran(out, " : Install python-keystoneclient with pip")
+    name, msg = failure(out)
+    assert "Failed to import the required Python library (python-keystoneclient" in msg, (name, msg)
+    assert "check mode: the real run installs python-keystoneclient, keystoneauth1 with pip first" in msg, msg
+    assert subprocess.run([bare_python, "-c", "import keystoneclient"], capture_output=True, check=False).returncode

@@ -635,6 +635,39 @@ def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path
     assert list(checks(result)) == ['proof']
 
 
+def test_components_in_one_call(collections_root, tmp_path, start_service):
+    """components: a host's two services in one call, each with its own result and proof record;
+    one that fails fails the call, and the other's result stays as it is."""
+    heat_name, nova_name = 'heat-engine-%d' % os.getpid(), 'nova-scheduler-%d' % os.getpid()
+    start_service(heat_name, 'sleep', '120')
+    start_service(nova_name, 'sleep', '120')
+    heat = dict(component='heat', config_file=heat_conf(tmp_path), service_name=heat_name, log_file='')
+    nova = dict(component='nova', config_file=nova_conf(tmp_path), service_name=nova_name, log_file='')
+    args = dict(components=[heat, nova], settle_timeout=30, proof_cache=str(tmp_path / 'verified.json'))
+
+    result, raw = run_module(collections_root, **args)
+    assert result['ok'] is True and result['changed'] is False, result['msg']
+    assert [r['component'] for r in result['components']] == ['heat', 'nova']
+    assert 'resource_registry' in checks(result['components'][0])
+    assert 'filter_handler' in checks(result['components'][1])
+    assert result['msg'] == ' | '.join(r['msg'] for r in result['components'])
+    assert SECRET not in raw
+
+    result, _ = run_module(collections_root, **args)  # both proofs recorded, both reused
+    assert [list(checks(r)) for r in result['components']] == [['proof'], ['proof']], result['msg']
+
+    with open(nova['config_file'], 'a') as f:
+        f.write('[filter_scheduler]\nenabled_filters = ComputeFilter\n')
+    result, _ = run_module(collections_root, **args)
+    assert result['failed'] is True and result['ok'] is False
+    heat_result, nova_result = result['components']
+    assert heat_result['ok'] is True and list(checks(heat_result)) == ['proof']
+    assert nova_result['ok'] is False and 'nova verification failed' in result['msg']
+
+    result, _ = run_module(collections_root, component='heat', **args)
+    assert result['failed'] is True and 'mutually exclusive' in result['msg']
+
+
 # --------------------------------------------------------------------------- helpers, in-process
 
 
