@@ -27,10 +27,10 @@ elif [ "${VALET_MOLECULE_LANES:-3}" = 1 ]; then
 elif [ "${VALET_MOLECULE_LANES:-3}" = 2 ]; then
     lanes=("multi_controller venv uninstall default@trixie" "default check")
 else
-    # Balanced by wall times in CI with three lanes on 2 cores. Before molecule/conftest.py ran
-    # testinfra's commands with podman exec, each was a whole `ansible` run and the two default
-    # verifies (32 and 37 min) were the long poles; with it, about half that. Estimated per lane:
-    # default + uninstall, default@trixie + check, multi_controller + venv, each about 30 min.
+    # Balanced by wall times in CI with three lanes on 2 cores. Since molecule/conftest.py runs
+    # testinfra's commands with podman exec (each was a whole `ansible` run), the default verify
+    # takes 12.5 min on bookworm and 15 on trixie (32 and 37 before). Lanes in the 2026-11-26 run:
+    # 27, 24 and 26.5 min.
     lanes=("default uninstall" "default@trixie check" "multi_controller venv")
 fi
 
