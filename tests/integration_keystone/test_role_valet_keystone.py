@@ -210,14 +210,37 @@ def test_keystone_refusal_shows_the_module_reason(kc, role_vars, collections_roo
     assert role_vars["valet_keystone_auth"]["password"] not in raw
 
 
-@pytest.fixture(scope="module")
-def bare_python(tmp_path_factory):
+def new_bare_python(venv):
     """A Python that cannot import keystoneclient (a new venv: pip and nothing else)."""
-    venv = tmp_path_factory.mktemp("bare-venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     assert subprocess.run([python, "-c", "import keystoneclient"], capture_output=True, check=False).returncode
     return python
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory):
+    """Shared by the tests that leave it without keystoneclient."""
+    return new_bare_python(tmp_path_factory.mktemp("bare-venv"))
+
+
+def test_missing_keystoneclient_is_installed_then_the_footprint_made(kc, role_vars, collections_root, tmp_path):
+    """The module's missing_required_lib failure sends the run to pip (the package index pip is
+    configured with, as for the test venv itself); the ensure then runs again and succeeds."""
+    python = new_bare_python(tmp_path / "venv")
+    out, raw = play(tmp_path, collections_root, dict(role_vars, valet_keystone_python=python))
+    assert stats(out)["failures"] == 0, failure(out)
+    assert ran(out, " : Install python-keystoneclient with pip")
+    assert ran(out, " : Ensure the Valet footprint again, now that keystoneclient is installed")
+    users, services, endpoints = footprint(kc, role_vars)
+    assert len(users) == 1 and len(services) == 1 and len(endpoints) == 3
+    assert role_vars["valet_keystone_password"] not in raw
+    # The next run finds keystoneclient in place: no pip, and the footprint goes.
+    absent = {k: v for k, v in role_vars.items() if k != "valet_keystone_password"}
+    out, _ = play(tmp_path, collections_root, dict(absent, valet_keystone_python=python, valet_keystone_state="absent"))
+    assert stats(out)["failures"] == 0, failure(out)
+    assert not ran(out, " : Install python-keystoneclient with pip")
+    assert footprint(kc, role_vars) == ([], [], [])
 
 
 def test_missing_keystoneclient_is_installed_with_pip(kc, role_vars, collections_root, tmp_path, bare_python):
