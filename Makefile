@@ -28,6 +28,7 @@ $(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-test.txt
 	$(BIN)/pip install -q -e files/valet_os
+	$(BIN)/pip install -q -e files/valet_api
 	touch $@
 
 venv: $(BIN)/ansible-playbook

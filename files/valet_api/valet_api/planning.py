@@ -224,6 +224,7 @@ def run_decision(database, attempt):
             for name in sorted(touched):
                 row = rows[name]
                 if not db.set_host(session, name, row["generation"], touched[name], compare=COMPARE_AND_SET):
+                    LOG.debug("host %s changed since generation %s: decision rolled back", name, row["generation"])
                     raise GenerationConflict(name)
         return answer
 
