@@ -22,7 +22,7 @@ help:
 deps:  ## Debian packages the tests and the demo need (root)
 	bash tests/install-host-deps.sh
 
-$(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml
+$(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml files/valet_api/pyproject.toml
 	bash tests/install-host-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

@@ -21,8 +21,6 @@ from valet_api_fakes import make_conf
 from valet_api_fakes import state
 from valet_api_fakes import sync
 from valet_api_fakes import violations
-from valet_api_mariadb import MariaDB
-from valet_api_mariadb import missing
 
 from valet_api import engine
 
@@ -33,16 +31,6 @@ GROUP = "ATT::Valet::GroupAssignment"
 # 8 stacks of 2 servers: far fewer than asked, so the last capacity is fought over.
 HOSTS = [("r%d-h%d" % (r, h), "r%d" % r, {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 80}) for r in (1, 2) for h in (1, 2, 3)]
 DELAY = 0.05  # between read and write in every decision, with or without the compare-and-set
-
-
-@pytest.fixture(scope="module")
-def mariadb():
-    absent = missing()
-    if absent:
-        pytest.skip("MariaDB binaries %s are not installed (tests/install-host-deps.sh installs mariadb-server)" % absent)
-    db = MariaDB().start()
-    yield db
-    db.stop()
 
 
 def _free_port():
