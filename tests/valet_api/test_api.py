@@ -319,3 +319,11 @@ def test_chunked_body_over_the_limit_is_refused(conf, cloud):
     req.body = json.dumps(plan_body("x", {"a": server("a" * 200)})).encode()
     resp = req.get_response(app)
     assert resp.status_code == 413 and resp.json["code"] == 413
+
+
+@pytest.mark.parametrize("roles,code", [("member", 403), ("reader,member", 403), ("service", 200), ("admin", 200)])
+def test_policy_default_is_the_service_or_admin_role(api, roles, code):
+    got, body = api("GET", "/v1/plans", headers={"X-Roles": roles})
+    assert got == code
+    if code == 403:
+        assert "valet:plans:list" in body["explanation"] and body["code"] == 403
