@@ -23,9 +23,7 @@ def valet_api(keystone, tmp_path_factory):
     from valet_api import engine
     from valet_api import wsgi
 
-    cloud = FakeCloud(
-        engine.Host(name=h, rack=h, free={"VCPU": 8, "MEMORY_MB": 16384, "DISK_GB": 160}) for h in HOSTS
-    )
+    cloud = FakeCloud(engine.Host(name=h, rack=h, free={"VCPU": 8, "MEMORY_MB": 16384, "DISK_GB": 160}) for h in HOSTS)
     conf = make_conf("sqlite:///%s" % (tmp_path_factory.mktemp("valet") / "valet.sqlite"), "keystone", keystone)
     sync(conf)
     served = Served(wsgi.init_application(conf, cloud=cloud))

@@ -56,7 +56,9 @@ def mariadb():
     """A private MariaDB (skipped, saying why, only where its binaries are absent)."""
     absent = missing()
     if absent:
-        pytest.skip("MariaDB binaries %s are not installed (tests/install-host-deps.sh installs mariadb-server)" % absent)
+        pytest.skip(
+            "MariaDB binaries %s are not installed (tests/install-host-deps.sh installs mariadb-server)" % absent
+        )
     db = MariaDB().start()
     yield db
     db.stop()

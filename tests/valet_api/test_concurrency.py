@@ -15,7 +15,6 @@ import time
 import urllib.error
 import urllib.request
 
-import pytest
 from valet_api_fakes import FakeCloud
 from valet_api_fakes import make_conf
 from valet_api_fakes import state
@@ -29,7 +28,9 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 GROUP = "ATT::Valet::GroupAssignment"
 # 6 hosts of 2 m1.medium each: 12 slots for 12 exclusive stacks (1 server, a host each) and
 # 8 stacks of 2 servers: far fewer than asked, so the last capacity is fought over.
-HOSTS = [("r%d-h%d" % (r, h), "r%d" % r, {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 80}) for r in (1, 2) for h in (1, 2, 3)]
+HOSTS = [
+    ("r%d-h%d" % (r, h), "r%d" % r, {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 80}) for r in (1, 2) for h in (1, 2, 3)
+]
 DELAY = 0.05  # between read and write in every decision, with or without the compare-and-set
 
 
@@ -57,10 +58,23 @@ class Cluster:
             log = open(os.path.join(tmp, "gunicorn-%d.log" % i), "w")
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", "127.0.0.1:%d" % port,
-                     "--timeout", "120",
-                     "--control-socket", os.path.join(tmp, "gunicorn-%d.ctl" % i), "valet_api_testapp:app()"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "-w",
+                        str(workers),
+                        "-b",
+                        "127.0.0.1:%d" % port,
+                        "--timeout",
+                        "120",
+                        "--control-socket",
+                        os.path.join(tmp, "gunicorn-%d.ctl" % i),
+                        "valet_api_testapp:app()",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             )
         deadline = time.monotonic() + 60
@@ -110,16 +124,23 @@ def stacks():
             "%s-g" % project: {
                 "name": "g",
                 "type": GROUP,
-                "properties": {"group_type": "exclusivity", "group_name": "gold", "level": "host",
-                               "resources": ["%s-s" % project]},
+                "properties": {
+                    "group_type": "exclusivity",
+                    "group_name": "gold",
+                    "level": "host",
+                    "resources": ["%s-s" % project],
+                },
             },
         }
         out.append((project, res))
     for i in range(8):
         project = "q%d" % i
         res = {
-            "%s-s%d" % (project, n): {"name": "s%d" % n, "type": "OS::Nova::Server",
-                                      "properties": {"flavor": "m1.medium"}}
+            "%s-s%d" % (project, n): {
+                "name": "s%d" % n,
+                "type": "OS::Nova::Server",
+                "properties": {"flavor": "m1.medium"},
+            }
             for n in range(2)
         }
         out.append((project, res))
@@ -135,8 +156,13 @@ def race(url, cas, tmp):
 
         def plan(i, project, resources):
             start.wait()
-            body = {"plan_name": "stack-%d" % i, "stack_id": "stack-%d" % i, "timeout": "60 sec",
-                    "resources": resources, "project_id": project}
+            body = {
+                "plan_name": "stack-%d" % i,
+                "stack_id": "stack-%d" % i,
+                "timeout": "60 sec",
+                "resources": resources,
+                "project_id": project,
+            }
             answers[i] = cluster.post(i, "/v1/plans", body, project)
 
         threads = [threading.Thread(target=plan, args=(i, p, r)) for i, (p, r) in enumerate(stacks())]
@@ -165,7 +191,9 @@ def test_concurrent_plans_never_break_an_invariant(mariadb, tmp_path):
             assert body["explanation"] and ("group" in body["explanation"] or "capacity" in body["explanation"])
     # What was answered is what is stored.
     stored = {p["orchestration_id"]: p["host"] for p in placements}
-    answered = {u: p["location"] for code, body in answers if code == 201 for u, p in body["plan"]["placements"].items()}
+    answered = {
+        u: p["location"] for code, body in answers if code == 201 for u, p in body["plan"]["placements"].items()
+    }
     assert stored == answered
 
 

@@ -57,8 +57,13 @@ def client(keystone, url, user="valet", password=VALET_PASSWORD):
     conf = config.register_opts(cfg.ConfigOpts())
     conf([], default_config_files=[])
     for name, value in dict(
-        url=url, admin_username=user, admin_password=password, admin_tenant_name="service",
-        admin_auth_url=keystone.auth_url, read_timeout=30, total_timeout=60,
+        url=url,
+        admin_username=user,
+        admin_password=password,
+        admin_tenant_name="service",
+        admin_auth_url=keystone.auth_url,
+        read_timeout=30,
+        total_timeout=60,
     ).items():
         conf.set_override(name, value, "valet")
     return valet_client.ValetClient(conf)
@@ -95,11 +100,21 @@ def test_wrong_project_for_a_registered_exclusivity_group_is_refused(keystone, k
     api.request("POST", "/groups/platinum/members", {"members": ["some-other-project"]})
     s, g = str(uuid.uuid4()), str(uuid.uuid4())
     body = {
-        "plan_name": "x", "stack_id": str(uuid.uuid4()), "timeout": "60 sec",
+        "plan_name": "x",
+        "stack_id": str(uuid.uuid4()),
+        "timeout": "60 sec",
         "resources": {
             s: {"name": "s", "type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}},
-            g: {"name": "g", "type": GROUP, "properties": {"group_type": "exclusivity", "group_name": "platinum",
-                                                          "level": "host", "resources": [s]}},
+            g: {
+                "name": "g",
+                "type": GROUP,
+                "properties": {
+                    "group_type": "exclusivity",
+                    "group_name": "platinum",
+                    "level": "host",
+                    "resources": [s],
+                },
+            },
         },
     }
     # No project_id in the body: the token's project (the Valet user's, "service") is the owner.
@@ -118,10 +133,16 @@ def _nested(names):
         s1: dict(server, name="s1"),
         s2: dict(server, name="s2"),
         s3: dict(server, name="s3"),
-        pair: {"name": "pair", "type": GROUP, "properties": {"group_type": "affinity", "level": "host",
-                                                             "resources": [s1, s2]}},
-        apart: {"name": "apart", "type": GROUP, "properties": {"group_type": "diversity", "level": "rack",
-                                                               "resources": [pair, s3]}},
+        pair: {
+            "name": "pair",
+            "type": GROUP,
+            "properties": {"group_type": "affinity", "level": "host", "resources": [s1, s2]},
+        },
+        apart: {
+            "name": "apart",
+            "type": GROUP,
+            "properties": {"group_type": "diversity", "level": "rack", "resources": [pair, s3]},
+        },
     }
 
 
@@ -155,12 +176,17 @@ def _conversation(api, cloud):
     out["update_with_pair"] = updated["placements"][s4]["location"] == updated["placements"][s1]["location"]
     # Refusals: a group type nobody knows, and a plan that cannot fit.
     bad = dict(resources)
-    bad[names[3]] = {"name": "pair", "type": GROUP, "properties": {"group_type": "together", "level": "host",
-                                                                   "resources": [s1]}}
+    bad[names[3]] = {
+        "name": "pair",
+        "type": GROUP,
+        "properties": {"group_type": "together", "level": "host", "resources": [s1]},
+    }
     for key, body in (
         ("bad_type", {"plan_name": "b", "stack_id": str(uuid.uuid4()), "timeout": "60 sec", "resources": bad}),
-        ("unplaceable", {"plan_name": "u", "stack_id": str(uuid.uuid4()), "timeout": "60 sec",
-                         "resources": _too_diverse()}),
+        (
+            "unplaceable",
+            {"plan_name": "u", "stack_id": str(uuid.uuid4()), "timeout": "60 sec", "resources": _too_diverse()},
+        ),
     ):
         try:
             api.create_plan(body)
@@ -178,10 +204,15 @@ def _conversation(api, cloud):
 
 def _too_diverse():
     ids = [str(uuid.uuid4()) for _ in range(8)]
-    res = {u: {"name": "d%d" % i, "type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}}
-           for i, u in enumerate(ids)}
-    res[str(uuid.uuid4())] = {"name": "spread", "type": GROUP,
-                              "properties": {"group_type": "diversity", "level": "host", "resources": ids}}
+    res = {
+        u: {"name": "d%d" % i, "type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}}
+        for i, u in enumerate(ids)
+    }
+    res[str(uuid.uuid4())] = {
+        "name": "spread",
+        "type": GROUP,
+        "properties": {"group_type": "diversity", "level": "host", "resources": ids},
+    }
     return res
 
 

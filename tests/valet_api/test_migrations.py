@@ -46,7 +46,10 @@ def test_valet_manage_db_sync_twice_is_a_no_op(tmp_path):
     def manage(*args):
         return subprocess.run(
             [sys.executable, "-m", "valet_api.cmd.manage", "--config-file", str(conf_file)] + list(args),
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
 
     assert manage("db", "version").strip() == "no schema"

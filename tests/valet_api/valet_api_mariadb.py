@@ -29,16 +29,33 @@ class MariaDB:
         datadir = os.path.join(self.tmp, "data")
         user = ["--user=root"] if os.geteuid() == 0 else []
         subprocess.run(
-            [shutil.which("mariadb-install-db", path=path), "--no-defaults", "--datadir=" + datadir,
-             "--auth-root-authentication-method=normal", "--skip-test-db"] + user,
-            check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                shutil.which("mariadb-install-db", path=path),
+                "--no-defaults",
+                "--datadir=" + datadir,
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ]
+            + user,
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         self.log = open(os.path.join(self.tmp, "mariadbd.out"), "w")
         self.proc = subprocess.Popen(
-            [shutil.which("mariadbd", path=path), "--no-defaults", "--datadir=" + datadir, "--socket=" + self.socket,
-             "--skip-networking", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
-             "--log-error=" + os.path.join(self.tmp, "error.log")] + user,
-            stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                shutil.which("mariadbd", path=path),
+                "--no-defaults",
+                "--datadir=" + datadir,
+                "--socket=" + self.socket,
+                "--skip-networking",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=32M",
+                "--log-error=" + os.path.join(self.tmp, "error.log"),
+            ]
+            + user,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         import pymysql
 

@@ -14,7 +14,10 @@ import time
 def app():
     import logging
 
-    logging.basicConfig(level=logging.DEBUG if os.environ.get("VALET_TEST_DEBUG") else logging.INFO, format="%(process)d %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("VALET_TEST_DEBUG") else logging.INFO,
+        format="%(process)d %(name)s %(levelname)s %(message)s",
+    )
     from valet_api_fakes import FakeCloud
     from valet_api_fakes import make_conf
 

@@ -167,7 +167,8 @@ def sizes(cloud, resources, server_uuids):
             try:
                 cache[flavor] = cloud.flavor_size(flavor)
             except LookupError as exc:
-                raise ApiError(400, "server %s: unknown flavor %s (%s)" % (resources[u].get("name") or u, flavor, exc))
+                name = resources[u].get("name") or u
+                raise ApiError(400, "server %s: unknown flavor %s (%s)" % (name, flavor, exc)) from None
         out[u] = cache[flavor]
     return out
 
