@@ -5,26 +5,17 @@ generation compare-and-set, no invariant breaks and every refusal is explained; 
 (and nothing else changed) the same race breaks them, which shows the check below can fail.
 """
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 
 from valet_api_fakes import FakeCloud
 from valet_api_fakes import make_conf
 from valet_api_fakes import state
 from valet_api_fakes import sync
 from valet_api_fakes import violations
+from valet_api_testapp import Cluster
 
 from valet_api import engine
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 GROUP = "ATT::Valet::GroupAssignment"
 # 6 hosts of 2 m1.medium each: 12 slots for 12 exclusive stacks (1 server, a host each) and
 # 8 stacks of 2 servers: far fewer than asked, so the last capacity is fought over.
@@ -32,86 +23,6 @@ HOSTS = [
     ("r%d-h%d" % (r, h), "r%d" % r, {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 80}) for r in (1, 2) for h in (1, 2, 3)
 ]
 DELAY = 0.05  # between read and write in every decision, with or without the compare-and-set
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """valet-api processes on one database, each a gunicorn master with 2 workers."""
-
-    def __init__(self, url, processes=2, workers=2, cas=True, tmp="/tmp"):
-        env = dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join([os.path.join(REPO, "files", "valet_api"), HERE]),
-            VALET_TEST_CONNECTION=url,
-            VALET_TEST_CLOUD=json.dumps(HOSTS),
-            VALET_TEST_DECISION_DELAY=str(DELAY),
-            VALET_TEST_NO_CAS="0" if cas else "1",
-        )
-        self.ports = [_free_port() for _ in range(processes)]
-        self.procs = []
-        for i, port in enumerate(self.ports):
-            log = open(os.path.join(tmp, "gunicorn-%d.log" % i), "w")
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        "-w",
-                        str(workers),
-                        "-b",
-                        "127.0.0.1:%d" % port,
-                        "--timeout",
-                        "120",
-                        "--control-socket",
-                        os.path.join(tmp, "gunicorn-%d.ctl" % i),
-                        "valet_api_testapp:app()",
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        deadline = time.monotonic() + 60
-        for port in self.ports:
-            while True:
-                try:
-                    urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=2).close()
-                    break
-                except (urllib.error.URLError, OSError):
-                    if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
-                        self.stop()
-                        raise RuntimeError("valet-api did not start; see %s/gunicorn-*.log" % tmp) from None
-                    time.sleep(0.2)
-
-    def post(self, i, path, body, project):
-        req = urllib.request.Request(
-            "http://127.0.0.1:%d%s" % (self.ports[i % len(self.ports)], path),
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", "X-Auth-Token": "user:%s" % project},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=120) as resp:
-                return resp.status, json.load(resp)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
 
 
 def stacks():
@@ -149,7 +60,7 @@ def stacks():
 
 def race(url, cas, tmp):
     sync(make_conf(url))
-    cluster = Cluster(url, cas=cas, tmp=str(tmp))
+    cluster = Cluster(url, HOSTS, cas=cas, delay=DELAY, tmp=str(tmp))
     try:
         answers = [None] * 20
         start = threading.Barrier(20)
