@@ -364,3 +364,27 @@ def test_policy_default_is_the_service_or_admin_role(api, roles, code):
     assert got == code
     if code == 403:
         assert "valet:plans:list" in body["explanation"] and body["code"] == 403
+
+
+def test_an_unexpected_error_is_a_json_500_and_the_service_keeps_serving(api, cloud):
+    def broken(flavor):
+        raise RuntimeError("a bug")
+
+    cloud.flavor_size = broken
+    import webob
+
+    req = webob.Request.blank("/v1/plans", method="POST", headers={"X-Auth-Token": "u:p"})
+    req.body = json.dumps(plan_body("stk", {"a": server("a")})).encode()
+    resp = req.get_response(api.app)
+    assert resp.status_code == 500
+    assert resp.json["code"] == 500 and "a bug" not in resp.text  # no internals shown
+    assert resp.headers["x-openstack-request-id"].startswith("req-")
+    assert api("GET", "/v1/plans")[1] == {"plans": []}
+
+
+def test_cloud_down_refuses_plans_with_503(api, cloud):
+    cloud.down = True
+    code, body = api("POST", "/v1/plans", plan_body("stk", {"a": server("a")}))
+    assert code == 503 and "hosts" in body["explanation"]
+    cloud.down = False
+    assert api("POST", "/v1/plans", plan_body("stk", {"a": server("a")}))[0] == 201
