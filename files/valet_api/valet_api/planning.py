@@ -36,7 +36,7 @@ def new_id():
 # -- validation -----------------------------------------------------------------------------
 
 
-def _is_str(value):
+def is_text(value):
     return isinstance(value, str) and value != ""
 
 
@@ -46,7 +46,7 @@ def check_resources(resources):
         raise ApiError(400, "resources must be a mapping of resource uuid to {name, type, properties}")
     servers = []
     for res_uuid, res in resources.items():
-        if not isinstance(res, dict) or not _is_str(res.get("type")):
+        if not isinstance(res, dict) or not is_text(res.get("type")):
             raise ApiError(400, "resource %s has no type" % res_uuid)
         if res.get("name") is not None and not isinstance(res["name"], str):
             raise ApiError(400, "resource %s: name must be a string" % res_uuid)
@@ -56,7 +56,7 @@ def check_resources(resources):
         props = props or {}
         if res["type"] != GROUP_ASSIGNMENT:
             flavor = props.get("flavor")
-            if not (_is_str(flavor) or isinstance(flavor, int)):
+            if not (is_text(flavor) or isinstance(flavor, int)):
                 raise ApiError(400, "server %s (%s) has no flavor" % (res.get("name") or res_uuid, res_uuid))
             servers.append(res_uuid)
             continue
@@ -65,7 +65,7 @@ def check_resources(resources):
         if props.get("level", "host") not in engine.LEVELS:
             raise ApiError(400, "resource %s: level must be host or rack" % res_uuid)
         name = props.get("group_name")
-        if props["group_type"] == "exclusivity" and not _is_str(name):
+        if props["group_type"] == "exclusivity" and not is_text(name):
             raise ApiError(400, "resource %s: exclusivity needs a group_name" % res_uuid)
         if name is not None and not isinstance(name, str):
             raise ApiError(400, "resource %s: group_name must be a string" % res_uuid)

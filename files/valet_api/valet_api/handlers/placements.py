@@ -1,5 +1,6 @@
 """/v1/placements: Nova's question for one server: confirm its planned host, or replan it."""
 
+from valet_api import engine
 from valet_api import planning
 from valet_api.db import api as db
 from valet_api.errors import ApiError
@@ -38,11 +39,11 @@ def request(req, ident):
     """POST /v1/placements/{resource uuid} {locations, resource_id, project_id}."""
     util.context(req).can("valet:placements:create")
     body = util.json_body(req)
-    locations = plans_handler._locations(body)
+    locations = plans_handler.locations_of(body)
     if locations is None:
         raise ApiError(400, "locations must be a non-empty list of host names")
     resource_id = body.get("resource_id")
-    if resource_id is not None and not planning._is_str(resource_id):
+    if resource_id is not None and not planning.is_text(resource_id):
         raise ApiError(400, "resource_id must be a string")
     project = util.project_of(req, body)
     svc = util.service(req)
@@ -75,7 +76,7 @@ def _replan(svc, plan, current, locations, resource_id, groups):
             raise ApiError(404, "no plan knows resource %s" % u)
         sizes = {p["orchestration_id"]: {rc: p[col] for rc, col in planning.CLAIM_COLUMNS.items()} for p in mine}
         servers = [
-            planning.engine.Server(
+            engine.Server(
                 id=p["orchestration_id"],
                 name=(resources.get(p["orchestration_id"]) or {}).get("name") or p["orchestration_id"],
                 size=sizes[p["orchestration_id"]],

@@ -50,11 +50,11 @@ def _servers(resources, uuids, size_of, candidates=None):
     ]
 
 
-def _locations(body):
+def locations_of(body):
     locations = body.get("locations")
     if locations is None:
         return None
-    if not isinstance(locations, list) or not locations or not all(planning._is_str(h) for h in locations):
+    if not isinstance(locations, list) or not locations or not all(planning.is_text(h) for h in locations):
         raise ApiError(400, "locations must be a non-empty list of host names")
     return frozenset(locations)
 
@@ -64,7 +64,7 @@ def create(req):
     ctx.can("valet:plans:create")
     body = util.json_body(req)
     name = body.get("plan_name")
-    if not planning._is_str(name):
+    if not planning.is_text(name):
         raise ApiError(400, "plan_name (a non-empty string) is required")
     stack_id = body.get("stack_id") or planning.new_id()
     if not isinstance(stack_id, str):
@@ -74,7 +74,7 @@ def create(req):
         raise ApiError(400, "timeout must be a string or a number")
     resources = body.get("resources")
     server_uuids = planning.check_resources(resources)
-    candidates = _locations(body)
+    candidates = locations_of(body)
     project = util.project_of(req, body)
     svc = util.service(req)
     with svc.db.reader() as session:
