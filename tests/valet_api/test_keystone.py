@@ -75,6 +75,9 @@ def test_no_token_is_401_and_root_needs_none(served):
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(served.url + "/plans", timeout=10)
     assert exc.value.code == 401
+    body = json.load(exc.value)
+    assert body["code"] == 401 and body["title"] == "Unauthorized" and body["explanation"]
+    assert exc.value.headers["WWW-Authenticate"].startswith("Keystone uri=")
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(
             urllib.request.Request(served.url + "/plans", headers={"X-Auth-Token": "forged"}), timeout=10
