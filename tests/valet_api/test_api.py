@@ -331,7 +331,7 @@ def test_huge_body_is_refused_without_being_read(conf, cloud):
                     break
                 reply += chunk
             reply = reply.decode()
-        head, _, payload = reply.partition("\r\n\r\n")
+        head, _sep, payload = reply.partition("\r\n\r\n")
         assert head.split()[1] == "413"
         assert json.loads(payload)["code"] == 413
         import urllib.request
@@ -388,3 +388,51 @@ def test_cloud_down_refuses_plans_with_503(api, cloud):
     assert code == 503 and "hosts" in body["explanation"]
     cloud.down = False
     assert api("POST", "/v1/plans", plan_body("stk", {"a": server("a")}))[0] == 201
+
+
+def test_sqlite_serves_concurrent_decisions_of_one_process(conf, cloud):
+    """20 exclusive stacks at once on the embedded SQLite: each host goes to one, the rest are 409s.
+
+    Without BEGIN IMMEDIATE, SQLite refuses a read-then-write transaction outright ("database is
+    locked", a 500) whenever another holds the write lock.
+    """
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from valet_api import wsgi
+
+    served = Served(wsgi.init_application(conf, cloud=cloud))
+    answers = [None] * 20
+    start = threading.Barrier(20)
+
+    def plan(i):
+        resources = {
+            "x%d" % i: server("x", "m1.medium"),
+            "g%d" % i: group("g", "exclusivity", ["x%d" % i], "host", "gold"),
+        }
+        req = urllib.request.Request(
+            served.url + "/plans",
+            data=json.dumps(plan_body("s%d" % i, resources)).encode(),
+            headers={"X-Auth-Token": "u:p%d" % i, "Content-Type": "application/json"},
+            method="POST",
+        )
+        start.wait()
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                answers[i] = (resp.status, None)
+        except urllib.error.HTTPError as exc:
+            answers[i] = (exc.code, json.load(exc)["explanation"])
+
+    threads = [threading.Thread(target=plan, args=(i,)) for i in range(20)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    finally:
+        served.stop()
+    codes = sorted(code for code, _why in answers)
+    assert codes == [201] * len(cloud.hosts()) + [409] * (20 - len(cloud.hosts())), answers
+    assert all("gold" in why for code, why in answers if code == 409)
+    assert violations(cloud, *state(db_url(conf))) == []
