@@ -436,3 +436,28 @@ def test_sqlite_serves_concurrent_decisions_of_one_process(conf, cloud):
     assert codes == [201] * len(cloud.hosts()) + [409] * (20 - len(cloud.hosts())), answers
     assert all("gold" in why for code, why in answers if code == 409)
     assert violations(cloud, *state(db_url(conf))) == []
+
+
+def test_a_host_is_released_when_its_rack_holds_no_server_of_its_key(api, conf):
+    """Exclusive servers in two racks: the one that goes frees its host, the other keeps its own."""
+    resources = {"a": server("a"), "b": server("b"), "ex": group("ex", "exclusivity", ["a", "b"], group_name="gold")}
+    resources["apart"] = group("apart", "diversity", ["a", "b"], level="rack")
+    where_ = where(api("POST", "/v1/plans", plan_body("stk", resources))[1]["plan"])
+    hosts = state(db_url(conf))[1]
+    assert hosts[where_["a"]]["exclusive"] == hosts[where_["b"]]["exclusive"] == "p1:gold"
+    pid = api("GET", "/v1/placements/a")[1]["placement"]["id"]
+    assert api("DELETE", "/v1/placements/" + pid)[0] == 204
+    hosts = state(db_url(conf))[1]
+    assert hosts[where_["a"]]["exclusive"] is None and hosts[where_["b"]]["exclusive"] == "p1:gold"
+    # Replanned within its rack's other hosts, b takes its new host and frees the old one.
+    rack_mates = [h for h in hosts if rack(h) == rack(where_["b"]) and h != where_["b"]]
+    code, body = api("POST", "/v1/placements/b", {"locations": rack_mates})
+    assert code == 201
+    hosts = state(db_url(conf))[1]
+    assert hosts[body["placement"]["location"]]["exclusive"] == "p1:gold"
+    assert hosts[where_["b"]]["exclusive"] == "p1:gold"  # its rack still holds b: kept
+    # b moves to the other rack: its old rack holds no server of the key any more.
+    code, body = api("POST", "/v1/placements/b", {"locations": [h for h in hosts if rack(h) != rack(where_["b"])]})
+    assert code == 201
+    hosts = state(db_url(conf))[1]
+    assert [h for h, row in hosts.items() if row["exclusive"]] == [body["placement"]["location"]]

@@ -247,14 +247,21 @@ def claims_of(size):
 
 
 def released(session, rows, gone):
-    """{host: exclusive key left} for hosts whose placements `gone` (rows, already deleted) held."""
-    remaining_keys = {p["exclusive"] for p in db.placements(session) if p["exclusive"]}
-    touched = {}
-    for p in gone:
-        touched[p["host"]] = rows[p["host"]]["exclusive"]
-    # A key nobody holds any more frees every host reserved under it (rack level reserves empty ones).
+    """{host: exclusive key left} for the hosts that placements `gone` (already deleted) leave.
+
+    A host stays reserved under its key while a placement holding that key is left in its rack
+    (a rack-level group reserves the rack's empty hosts too; a host-level one, its own host).
+    """
+
+    def rack(name):
+        return (rows.get(name) or {}).get("rack") or name
+
+    held = {(p["exclusive"], rack(p["host"])) for p in db.placements(session) if p["exclusive"]}
+    gone_keys = {p["exclusive"] for p in gone if p["exclusive"]}
+    gone_racks = {rack(p["host"]) for p in gone}
+    touched = {p["host"]: rows[p["host"]]["exclusive"] for p in gone}
     for name, row in rows.items():
-        if row["exclusive"] and row["exclusive"] not in remaining_keys:
-            if name in touched or any(p["exclusive"] == row["exclusive"] for p in gone):
-                touched[name] = None
+        key = row["exclusive"]
+        if key in gone_keys and rack(name) in gone_racks and (key, rack(name)) not in held:
+            touched[name] = None
     return touched

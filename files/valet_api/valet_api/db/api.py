@@ -157,13 +157,18 @@ def count_plans(session):
 # -- hosts (generations) --------------------------------------------------------------------
 
 
-def ensure_hosts(session, names):
-    """Rows for hosts seen for the first time (generation 0)."""
+def ensure_hosts(session, racks):
+    """Rows for hosts seen for the first time (generation 0); racks = {host: rack} as the cloud says."""
     t = tables.hosts
-    known = {r.name for r in session.execute(sa.select(t.c.name).where(t.c.name.in_(list(names))))}
-    missing = sorted(set(names) - known)
+    known = {r.name: r.rack for r in session.execute(sa.select(t.c.name, t.c.rack).where(t.c.name.in_(list(racks))))}
+    missing = sorted(set(racks) - set(known))
     if missing:
-        session.execute(t.insert(), [{"name": n, "generation": 0, "exclusive": None} for n in missing])
+        session.execute(
+            t.insert(), [{"name": n, "generation": 0, "rack": racks[n], "exclusive": None} for n in missing]
+        )
+    for name in sorted(n for n in known if known[n] != racks[n]):
+        # Not a decision: the generation stays, so that no concurrent decision is disturbed.
+        session.execute(t.update().where(t.c.name == name).values(rack=racks[name]))
 
 
 def host_rows(session):

@@ -96,7 +96,7 @@ def _replan(svc, plan, current, locations, resource_id, groups):
         touched.update(result.reserve)
         return db.placement_row(session, u), touched
 
-    return svc.decide(attempt, [h.name for h in cloud_hosts])
+    return svc.decide(attempt, cloud_hosts)
 
 
 def delete(req, ident):

@@ -106,7 +106,7 @@ def create(req):
         return rows_out, touched
 
     try:
-        placements = svc.decide(attempt, [h.name for h in cloud_hosts])
+        placements = svc.decide(attempt, cloud_hosts)
     except db_exc.DBDuplicateEntry:
         # Another request planned the same stack, or one of these resources, first.
         raise ApiError(409, "a plan for stack %s or for one of its resources already exists" % stack_id) from None
@@ -172,7 +172,7 @@ def update(req, ident):
         db.update_plan_resources(session, plan["id"], resources)
         return db.placements(session, plan["id"]), touched
 
-    placements = svc.decide(attempt, [h.name for h in cloud_hosts])
+    placements = svc.decide(attempt, cloud_hosts)
     return 200, {"plan": view(dict(plan, resources=resources), placements)}
 
 
