@@ -461,3 +461,17 @@ def test_a_host_is_released_when_its_rack_holds_no_server_of_its_key(api, conf):
     assert code == 201
     hosts = state(db_url(conf))[1]
     assert [h for h, row in hosts.items() if row["exclusive"]] == [body["placement"]["location"]]
+
+
+def test_replan_keeps_the_plans_owner_for_its_exclusivity_key(api, conf, cloud):
+    """Heat names the owner in the plan; Nova's placement request may not: the key stays the owner's."""
+    resources = {"a": server("a"), "b": server("b"), "ex": group("ex", "exclusivity", ["a", "b"], group_name="gold")}
+    plan = api("POST", "/v1/plans", plan_body("stk", resources, project_id="owner"))[1]["plan"]
+    taken = set(where(plan).values())
+    free = [h.name for h in cloud.hosts() if h.name not in taken]
+    code, body = api("POST", "/v1/placements/a", {"locations": free, "resource_id": "i-a"}, project="service")
+    assert code == 201, body
+    placements, hosts = state(db_url(conf))
+    assert {p["exclusive"] for p in placements} == {"owner:gold"}
+    assert hosts[body["placement"]["location"]]["exclusive"] == "owner:gold"
+    assert violations(cloud, placements, hosts) == []

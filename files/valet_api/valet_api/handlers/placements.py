@@ -45,7 +45,7 @@ def request(req, ident):
     resource_id = body.get("resource_id")
     if resource_id is not None and not planning.is_text(resource_id):
         raise ApiError(400, "resource_id must be a string")
-    project = util.project_of(req, body)
+    util.project_of(req, body)  # validated; the plan's owner decides its groups' keys, as when it was made
     svc = util.service(req)
     with svc.db.writer() as session:
         current = db.placement_row(session, ident)
@@ -58,7 +58,7 @@ def request(req, ident):
                 current["resource_id"] = resource_id
             return 201, {"placement": view(current)}
         plan = db.plan_row(session, current["plan_id"])
-        groups = planning.build_groups(plan["resources"], project, planning.registered_groups(session))
+        groups = planning.build_groups(plan["resources"], plan["project_id"], planning.registered_groups(session))
     return 201, {"placement": view(_replan(svc, plan, current, locations, resource_id, groups))}
 
 
