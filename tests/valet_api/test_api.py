@@ -475,3 +475,19 @@ def test_replan_keeps_the_plans_owner_for_its_exclusivity_key(api, conf, cloud):
     assert {p["exclusive"] for p in placements} == {"owner:gold"}
     assert hosts[body["placement"]["location"]]["exclusive"] == "owner:gold"
     assert violations(cloud, placements, hosts) == []
+
+
+def test_an_update_that_swaps_an_exclusive_server_keeps_its_host_reserved(api, conf, cloud):
+    """The old server of the key goes, a new one of the same key takes its host: still reserved."""
+    one = {"a": server("a"), "ex": group("ex", "exclusivity", ["a"], group_name="gold")}
+    plan = api("POST", "/v1/plans", plan_body("stk", one))[1]["plan"]
+    # Only a's host is free for the newcomer: every other host is taken by other stacks.
+    busy = [h.name for h in cloud.hosts() if h.name != plan["placements"]["a"]["location"]]
+    for i, host in enumerate(busy):
+        assert api("POST", "/v1/plans", plan_body("o%d" % i, {"o%d" % i: server("o")}, locations=[host]))[0] == 201
+    swapped = {"b": server("b"), "ex": group("ex", "exclusivity", ["b"], group_name="gold")}
+    code, body = api("PUT", "/v1/plans/stk", {"action": "update", "resources": swapped})
+    assert code == 200, body
+    host = body["plan"]["placements"]["b"]["location"]
+    assert state(db_url(conf))[1][host]["exclusive"] == "p1:gold"
+    assert violations(cloud, *state(db_url(conf))) == []

@@ -246,6 +246,18 @@ def claims_of(size):
     return {col: int(size.get(rc, 0)) for rc, col in CLAIM_COLUMNS.items()}
 
 
+def landed(touched, rows, where, keys, reserve):
+    """Add to touched the hosts that servers land on (where = {server: host}) and the engine reserved.
+
+    A host taking a server of an exclusivity key is left under that key, even if the same decision
+    released it first (a server of the key replaced by another).
+    """
+    for u, host in where.items():
+        touched[host] = keys.get(u) or touched.get(host, rows[host]["exclusive"])
+    touched.update(reserve)
+    return touched
+
+
 def released(session, rows, gone):
     """{host: exclusive key left} for the hosts that placements `gone` (already deleted) leave.
 

@@ -92,8 +92,7 @@ def _replan(svc, plan, current, locations, resource_id, groups):
         if resource_id:
             db.confirm_placement(session, u, resource_id)
         touched = planning.released(session, rows, [me])
-        touched.setdefault(host, rows[host]["exclusive"])
-        touched.update(result.reserve)
+        planning.landed(touched, rows, {u: host}, keys, result.reserve)
         return db.placement_row(session, u), touched
 
     return svc.decide(attempt, cloud_hosts)

@@ -101,9 +101,7 @@ def create(req):
         result = planning.place(hosts, servers, groups) if servers else engine.Result(hosts={}, reserve={})
         db.insert_plan(session, plan)
         rows_out = _insert(session, plan, resources, result.hosts, size_of, keys, project)
-        touched = {h: rows[h]["exclusive"] for h in result.hosts.values()}
-        touched.update(result.reserve)
-        return rows_out, touched
+        return rows_out, planning.landed({}, rows, result.hosts, keys, result.reserve)
 
     try:
         placements = svc.decide(attempt, cloud_hosts)
@@ -166,9 +164,7 @@ def update(req, ident):
             fixed = {p["orchestration_id"]: p["host"] for p in kept}
             result = planning.place(hosts, servers, groups, fixed=fixed)
             _insert(session, plan, resources, {u: result.hosts[u] for u in todo}, sizes, keys, project)
-            for u in todo:
-                touched.setdefault(result.hosts[u], rows[result.hosts[u]]["exclusive"])
-            touched.update(result.reserve)
+            planning.landed(touched, rows, {u: result.hosts[u] for u in todo}, keys, result.reserve)
         db.update_plan_resources(session, plan["id"], resources)
         return db.placements(session, plan["id"]), touched
 
