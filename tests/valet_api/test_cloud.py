@@ -460,3 +460,11 @@ def test_token_reaches_nova_and_placement(tmp_path, placement, nova, cl):
     cloud.Cloud(make_conf(tmp_path, placement.url, nova.url)).hosts()
     assert {headers.get("X-Auth-Token") for _path, headers in nova.requests} == {"admin"}
 
+
+
+def test_nova_pages_that_do_not_advance_are_an_error_not_a_loop(tmp_path, placement, nova):
+    nova.max_limit = 1
+    same = str(uuid.uuid4())  # a broken list: every page's last id is the same marker
+    nova.hypervisors = [{"uuid": same, "hypervisor_hostname": h, "host": h} for h in ("a", "b", "c")]
+    with pytest.raises(cloud.CloudError, match="/os-hypervisors/detail pages do not advance"):
+        cloud.Cloud(make_conf(tmp_path, placement.url, nova.url)).hosts()

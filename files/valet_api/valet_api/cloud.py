@@ -125,7 +125,7 @@ class Cloud:
 
     def _nova_pages(self, path, key, params=None):
         """Every item of a Nova list, following its `<key>_links` next marker (Nova pages by [api] max_limit)."""
-        items, params = [], dict(params or {})
+        items, params, seen = [], dict(params or {}), set()
         while True:
             body = self._get("nova", path + ("?" + urllib.parse.urlencode(params) if params else ""))
             items.extend(body[key])
@@ -136,6 +136,9 @@ class Cloud:
             marker = urllib.parse.parse_qs(urllib.parse.urlparse(nexts[0]).query).get("marker")
             if not marker:
                 return items
+            if marker[0] in seen:
+                raise CloudError("nova's %s pages do not advance (marker %s again)" % (path, marker[0]))
+            seen.add(marker[0])
             params["marker"] = marker[0]
 
     # -- hosts
