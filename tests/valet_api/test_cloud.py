@@ -103,9 +103,8 @@ class FakeNova:
         page = items[start : start + limit]
         body = {key: page}
         if len(page) == limit and start + limit < len(items):
-            body[key + "_links"] = [
-                {"rel": "next", "href": "http://nova.internal/v2.1/%s?limit=%d&marker=%s" % (key, limit, page[-1]["id"])}
-            ]
+            href = "http://nova.internal/v2.1/%s?limit=%d&marker=%s" % (key, limit, page[-1]["id"])
+            body[key + "_links"] = [{"rel": "next", "href": href}]
         return body
 
     @staticmethod
@@ -297,7 +296,8 @@ def test_racks_from_host_pattern_when_chosen(tmp_path, placement, nova, cl):
     for name in ("r1-h1", "r1-h2", "r2-h1", "single"):
         cl.host(name, CPU8)
     nova.forbidden.add("/os-aggregates")  # not read in this mode, so its policy does not matter
-    conf = make_conf(tmp_path, placement.url, nova.url, rack_source="host_pattern", rack_host_pattern="(?P<rack>.+)-h[0-9]+")
+    pattern = "(?P<rack>.+)-h[0-9]+"
+    conf = make_conf(tmp_path, placement.url, nova.url, rack_source="host_pattern", rack_host_pattern=pattern)
     hosts = cloud.Cloud(conf).hosts()
     assert {h.name: h.rack for h in hosts} == {"r1-h1": "r1", "r1-h2": "r1", "r2-h1": "r2", "single": "single"}
     assert nova.count("/os-aggregates") == 0
@@ -459,7 +459,6 @@ def test_token_reaches_nova_and_placement(tmp_path, placement, nova, cl):
     cl.host("a1", CPU8)
     cloud.Cloud(make_conf(tmp_path, placement.url, nova.url)).hosts()
     assert {headers.get("X-Auth-Token") for _path, headers in nova.requests} == {"admin"}
-
 
 
 def test_nova_pages_that_do_not_advance_are_an_error_not_a_loop(tmp_path, placement, nova):
