@@ -467,3 +467,23 @@ def test_nova_pages_that_do_not_advance_are_an_error_not_a_loop(tmp_path, placem
     nova.hypervisors = [{"uuid": same, "hypervisor_hostname": h, "host": h} for h in ("a", "b", "c")]
     with pytest.raises(cloud.CloudError, match="/os-hypervisors/detail pages do not advance"):
         cloud.Cloud(make_conf(tmp_path, placement.url, nova.url)).hosts()
+
+
+def test_concurrent_callers_share_one_census(tmp_path, placement, nova, cl):
+    for i in range(3):
+        cl.host("cmp%d" % i, CPU8)
+    c = cloud.Cloud(make_conf(tmp_path, placement.url, nova.url, cloud_cache_seconds=600))
+    start = threading.Barrier(8)
+    results = []
+
+    def plan():
+        start.wait()
+        results.append(c.hosts())
+
+    threads = [threading.Thread(target=plan) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and all(r == results[0] for r in results) and len(results[0]) == 3
+    assert nova.count("/os-hypervisors/detail") == 1

@@ -1,27 +1,11 @@
 """What valet-api knows of the cloud: compute hosts with their free capacity and racks, flavor sizes.
 
 Read through keystoneauth1 as the Valet service user (``[cloud]``), from Placement (``[placement]``)
-and Nova (``[nova]``). Calls, microversions and the role each needs (docs/valet-api-cloud.md):
-
-=================================================  =============  ==========================================
-Call                                               Needed for     Default policy (rule)
-=================================================  =============  ==========================================
-Nova ``GET /os-hypervisors/detail``                every census   admin (os_compute_api:os-hypervisors:
-                                                                  list-detail)
-Nova ``GET /os-aggregates``                        racks, when    admin (os_compute_api:os-aggregates:index)
-                                                   rack_source =
-                                                   aggregate
-Nova ``GET /flavors/{id}``, ``/flavors/detail``    flavor sizes   any user of a project; extra_specs shown
-                                                                  to a project reader or admin
-Placement ``GET /resource_providers/{uuid}/        every census   admin or service
-inventories`` and ``.../allocations``
-Placement ``GET /resource_providers``              /v1/status     admin or service
-=================================================  =============  ==========================================
-
-So the service role is enough for Placement; for Nova, either the user also has the admin role or
-Nova's policy.yaml gives the two admin rules to the service role (Nova defines ``service_or_admin``):
-``"os_compute_api:os-hypervisors:list-detail": "rule:service_or_admin"`` and
-``"os_compute_api:os-aggregates:index": "rule:service_or_admin"``.
+and Nova (``[nova]``); docs/valet-api-cloud.md is the operator's account (calls, costs, racks).
+Rights: Placement's ``GET /resource_providers/{uuid}/inventories`` and ``.../allocations`` need the
+service role (or admin); Nova's ``GET /os-hypervisors/detail`` and ``GET /os-aggregates`` are admin-only
+by Nova's default policy unless its policy.yaml sets ``os_compute_api:os-hypervisors:list-detail`` and
+``os_compute_api:os-aggregates:index`` to ``rule:service_or_admin``; Nova's flavors any project member reads.
 
 Host names. Valet's Nova filter compares a plan's host with ``host_state.host``, the nova-compute
 service's host name (``[DEFAULT] host``). Placement names a compute node's resource provider after
@@ -33,10 +17,10 @@ hypervisor's ``id`` is the compute node uuid, which is its resource provider's u
 (Neutron agents, shared storage), which are no hosts. A service host running several compute nodes
 (ironic) cannot be told apart by the filter, so it is left out with a warning.
 
-Cost of a census: Nova 1 call per 1,000 hypervisors (+1 for aggregates), Placement 2 per host
-(inventories, allocations; usages are the sum of the allocations, which also count the servers).
-Placement has no batch read of these, so they go ``[engine] cloud_read_concurrency`` at a time, and a
-census is reused for ``[engine] cloud_cache_seconds``.
+Requests: Placement has no batch read of inventories and allocations, so a census is 2 Placement
+calls per host (usages are the sum of the allocations, which also count the servers), sent
+``[engine] cloud_read_concurrency`` at a time, plus Nova's paged hypervisor list and the aggregates;
+it is reused for ``[engine] cloud_cache_seconds``.
 """
 
 import concurrent.futures
