@@ -13,7 +13,10 @@ The molecule scenario covers real Nova.
 """
 
 import json
+import random
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler
@@ -328,7 +331,7 @@ def test_flavor_size_by_id_and_by_name(tmp_path, placement, nova):
          "swap": 1500},
         {"id": "3", "name": "bm", "vcpus": 16, "ram": 65536, "disk": 500,
          "extra_specs": {"resources:VCPU": "0", "resources:MEMORY_MB": "0", "resources1:DISK_GB": "5",
-                         "resources:CUSTOM_BAREMETAL": "1", "hw:cpu_policy": "shared"}},
+                         "resources_A:DISK_GB": "2", "resources:CUSTOM_BAREMETAL": "1"}},
     ]  # fmt: skip
     nova.max_limit = 1  # the name is found on a later page
     c = cloud.Cloud(make_conf(tmp_path, placement.url, nova.url))
@@ -336,8 +339,76 @@ def test_flavor_size_by_id_and_by_name(tmp_path, placement, nova):
     assert c.flavor_size("m1.small") == {"VCPU": 1, "MEMORY_MB": 2048, "DISK_GB": 20}
     # root 40 + ephemeral 10 + swap 1500 MB rounded up to 2 GB, as Nova's scheduler asks Placement
     assert c.flavor_size("m1.big") == {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 52}
-    # resources:CLASS replaces the flavor's amount, a granular group's adds to it
-    assert c.flavor_size("bm") == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 505}
+    # resources*:CLASS specs, summed over request groups, replace the flavor's own amount
+    assert c.flavor_size("bm") == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 7}
+
+
+# Runs Nova's own scheduler code (the nova library of the test venv) in a subprocess, so that
+# Nova's imports and configuration stay out of this process.
+NOVA_ORACLE = """
+import json, sys
+import nova.conf
+from nova import objects
+from nova.scheduler import utils
+objects.register_all()
+nova.conf.CONF([], project="nova", default_config_files=[])
+out = []
+for f in json.load(sys.stdin):
+    flavor = objects.Flavor(id=1, flavorid="f", name="f", vcpus=f["vcpus"], memory_mb=f["ram"], root_gb=f["disk"],
+                            ephemeral_gb=f["OS-FLV-EXT-DATA:ephemeral"], swap=f["swap"] or 0,
+                            extra_specs=f["extra_specs"], rxtx_factor=1.0, vcpu_weight=0, disabled=False,
+                            is_public=True, description=None)
+    try:
+        out.append(utils.resources_from_flavor_and_bfv(flavor, False))
+    except Exception as exc:  # a flavor Nova's API would refuse to boot
+        out.append({"refused": str(exc)})
+json.dump(out, sys.stdout)
+"""
+
+
+def test_flavor_size_is_what_novas_scheduler_asks_placement_for():
+    rnd = random.Random(21)
+    specs = [
+        ("resources:VCPU", ["0", "2", "x", "-1"]),
+        ("resources1:VCPU", ["1", "3"]),
+        ("resources:PCPU", ["2"]),
+        ("resources:MEMORY_MB", ["0", "1024"]),
+        ("resources_G:MEMORY_MB", ["512"]),
+        ("resources:DISK_GB", ["0", "5"]),
+        ("resources2:DISK_GB", ["7", " 3"]),
+        ("resources:CUSTOM_GPU", ["1"]),
+        ("hw:cpu_policy", ["shared", "dedicated"]),
+        ("trait:HW_CPU_X86_AVX", ["required"]),
+    ]
+    flavors = []
+    for _ in range(300):
+        flavors.append(
+            {
+                "vcpus": rnd.choice([1, 2, 8]),
+                "ram": rnd.choice([512, 4096]),
+                "disk": rnd.choice([0, 1, 20]),
+                "OS-FLV-EXT-DATA:ephemeral": rnd.choice([0, 0, 10]),
+                "swap": rnd.choice(["", 0, 1, 1024, 1500]),
+                "extra_specs": {k: rnd.choice(v) for k, v in specs if rnd.random() < 0.25},
+            }
+        )
+    proc = subprocess.run(
+        [sys.executable, "-c", NOVA_ORACLE],
+        input=json.dumps(flavors),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    answers = json.loads(proc.stdout)
+    compared = 0
+    for flavor, nova_asks in zip(flavors, answers):
+        if "refused" in nova_asks:
+            continue
+        expected = {rc: nova_asks.get(rc, 0) for rc in ("VCPU", "MEMORY_MB", "DISK_GB")}
+        assert cloud._flavor_resources(flavor) == expected, flavor
+        compared += 1
+    assert compared > 200
 
 
 def test_flavor_sizes_are_cached(tmp_path, placement, nova):

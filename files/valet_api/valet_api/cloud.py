@@ -47,9 +47,9 @@ NOVA_MICROVERSION = "2.61"
 # A provider whose inventories and allocations were read at different generations (a write came
 # in between) is read again, this many times at most; the last read is kept.
 GENERATION_RETRIES = 3
-# Flavor extra specs that change what Nova asks Placement for: `resources:CLASS=N` replaces the
-# flavor's amount, `resources<suffix>:CLASS=N` (granular request groups) adds to it.
-_RESOURCES_SPEC = re.compile(r"^resources([0-9]*|_[A-Za-z0-9_-]+)?:([A-Z0-9_]+)$")
+# Flavor extra specs that ask Placement for an amount of a class: `resources:CLASS=N`, and
+# `resources<suffix>:CLASS=N` for granular request groups.
+_RESOURCES_SPEC = re.compile(r"^resources([a-zA-Z0-9_-]{1,64})?:(.*)$")
 
 
 class CloudError(Exception):
@@ -240,9 +240,8 @@ class Cloud:
     def flavor_size(self, flavor):
         """{"VCPU", "MEMORY_MB", "DISK_GB"} that Nova asks Placement for a server of this flavor (name or id).
 
-        As Nova's scheduler does for an image-backed server: disk = root + ephemeral + swap in GB
-        (rounded up), then the flavor's `resources*:CLASS` extra specs. FlavorNotFound if Nova
-        knows no such flavor, CloudError if Nova cannot be read.
+        As Nova's scheduler asks for an image-backed server (_flavor_resources). FlavorNotFound if
+        Nova knows no such flavor, CloudError if Nova cannot be read.
         """
         flavor = str(flavor)
         with self._flavor_lock:
@@ -301,22 +300,33 @@ class Cloud:
 
 
 def _flavor_resources(flavor):
+    """What Nova's scheduler asks Placement for, for an image-backed server of this flavor.
+
+    Nova's rule (nova.scheduler.utils.ResourceRequest.from_request_spec): `resources<group>:CLASS`
+    extra specs, summed over request groups, replace the flavor's own amount of that class;
+    `hw:cpu_policy=dedicated` (like any PCPU spec) asks PCPU instead of VCPU. PCPU is not one of the
+    engine's classes, so such a server needs no VCPU here; `hw:cpu_policy=mixed` is counted as all VCPU.
+    """
+    extra_specs = flavor.get("extra_specs") or {}
+    specs = {}
+    for spec, value in extra_specs.items():
+        match = _RESOURCES_SPEC.match(spec)
+        if not match:
+            continue
+        try:
+            amount = int(value)
+        except ValueError:
+            continue
+        if amount >= 0:  # Nova ignores an amount that is no integer >= 0
+            specs[match.group(2)] = specs.get(match.group(2), 0) + amount
+    pinned = "PCPU" in specs or extra_specs.get("hw:cpu_policy") == "dedicated"
     swap = flavor.get("swap") or 0  # "" before microversion 2.75 for no swap
-    size = {
-        "VCPU": flavor["vcpus"],
+    own = {
+        "VCPU": 0 if pinned else flavor["vcpus"],
         "MEMORY_MB": flavor["ram"],
         "DISK_GB": flavor["disk"] + flavor.get("OS-FLV-EXT-DATA:ephemeral", 0) + math.ceil(swap / 1024),
     }
-    extra = {}
-    for spec, value in sorted((flavor.get("extra_specs") or {}).items()):
-        match = _RESOURCES_SPEC.match(spec)
-        if match and match.group(2) in size:
-            suffix, rc = match.groups()
-            if suffix:
-                extra[rc] = extra.get(rc, 0) + int(value)
-            else:
-                size[rc] = int(value)
-    return {rc: size[rc] + extra.get(rc, 0) for rc in RESOURCE_CLASSES}
+    return {rc: specs.get(rc, own[rc]) for rc in RESOURCE_CLASSES}
 
 
 def _policy_hint(service, path, status):
