@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -558,3 +559,52 @@ def test_concurrent_callers_share_one_census(tmp_path, placement, nova, cl):
         t.join()
     assert len(results) == 8 and all(r == results[0] for r in results) and len(results[0]) == 3
     assert nova.count("/os-hypervisors/detail") == 1
+
+
+class HookedProxy:
+    """Forwards GETs to Placement; the first time it forwards a path, runs the hook given for it."""
+
+    def __init__(self, target, hooks):
+        self.hooks, self.seen = dict(hooks), []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                req = urllib.request.Request(target + self.path, headers=dict(self.headers))
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    status, data = resp.status, resp.read()
+                proxy.seen.append(self.path)
+                hook = proxy.hooks.pop(self.path, None)
+                if hook:  # before answering: the client's next request sees what the hook did
+                    hook()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_inventory_changed_between_reads_is_read_again(tmp_path, placement, nova, cl):
+    node = cl.host("cmp1", CPU8)
+    placement.allocate(str(uuid.uuid4()), {node: {"VCPU": 1}})
+    inventories = "/resource_providers/%s/inventories" % node
+    # The operator lowers the host's VCPUs just after valet-api read its inventories.
+    shrink = lambda: placement.set_inventories(node, dict(CPU8, VCPU={"total": 4}))  # noqa: E731
+    proxy = HookedProxy(placement.url, {inventories: shrink})
+    try:
+        hosts = cloud.Cloud(make_conf(tmp_path, proxy.url, nova.url)).hosts()
+    finally:
+        proxy.close()
+    assert hosts[0].free["VCPU"] == 3  # not 8 - 1 from the stale inventory
+    assert proxy.seen.count(inventories) == 2
