@@ -263,6 +263,9 @@ def test_racks_from_nova_aggregates_metadata(tmp_path, placement, nova, cl):
         {"id": 2, "name": "rack-b", "hosts": ["b1"], "metadata": {"valet_rack": "rb", "other": "x"}},
         {"id": 3, "name": "az1", "hosts": ["a1", "b1", "lone"], "metadata": {"availability_zone": "az1"}},
         {"id": 4, "name": "rack-a-again", "hosts": ["a2"], "metadata": {"valet_rack": "ra"}},  # same rack: fine
+        # a host Nova no longer lists may be left in two racks: it is no host of the census
+        {"id": 5, "name": "old-rack", "hosts": ["gone"], "metadata": {"valet_rack": "rold"}},
+        {"id": 6, "name": "older-rack", "hosts": ["gone"], "metadata": {"valet_rack": "rolder"}},
     ]
     hosts = cloud.Cloud(make_conf(tmp_path, placement.url, nova.url)).hosts()
     assert {h.name: h.rack for h in hosts} == {"a1": "ra", "a2": "ra", "b1": "rb", "lone": "lone"}
@@ -608,3 +611,14 @@ def test_inventory_changed_between_reads_is_read_again(tmp_path, placement, nova
         proxy.close()
     assert hosts[0].free["VCPU"] == 3  # not 8 - 1 from the stale inventory
     assert proxy.seen.count(inventories) == 2
+
+
+def test_host_with_several_compute_nodes_is_warned_about_once(tmp_path, placement, nova, cl, caplog):
+    cl.host("ironic", CPU8, hypervisor_hostname="node-a")
+    cl.host("ironic", CPU8, hypervisor_hostname="node-b")
+    cl.host("cmp1", CPU8)
+    c = cloud.Cloud(make_conf(tmp_path, placement.url, nova.url))
+    with caplog.at_level("WARNING", logger="valet_api.cloud"):
+        assert [h.name for h in c.hosts()] == [h.name for h in c.hosts()] == ["cmp1"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "valet_api.cloud"]
+    assert len(warnings) == 1 and "ironic runs 2 compute nodes (node-a, node-b)" in warnings[0]

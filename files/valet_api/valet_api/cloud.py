@@ -85,6 +85,7 @@ class Cloud:
         self._census = None  # (expires at, hosts)
         self._flavor_lock = threading.Lock()
         self._flavors = {}  # flavor as asked -> (expires at, size)
+        self._warned = set()  # service hosts left out, warned about once
 
     # -- requests
 
@@ -168,6 +169,9 @@ class Cloud:
         nodes = {}
         for host, hyps in by_host.items():
             if len(hyps) > 1:
+                if host in self._warned:
+                    continue
+                self._warned.add(host)
                 LOG.warning(
                     "compute service host %s runs %d compute nodes (%s): Valet's filter sees one host name "
                     "for all of them, so valet-api leaves it out",
@@ -203,7 +207,7 @@ class Cloud:
 
     def _racks(self, names, aggregates):
         """{host: rack} per [engine] rack_source; a host in no rack is a rack of its own, named after it."""
-        rack_of = {}
+        rack_of, census = {}, set(names)
         if aggregates is not None:
             key = self._conf.engine.rack_aggregate_key
             where = {}  # host -> the aggregate that put it in its rack
@@ -214,6 +218,8 @@ class Cloud:
                 if not rack:
                     raise CloudError("Nova aggregate %r has an empty %s: a rack needs a name" % (agg["name"], key))
                 for host in agg["hosts"]:
+                    if host not in census:  # no compute host of the census (gone, or ironic's)
+                        continue
                     if rack_of.get(host, rack) != rack:
                         raise CloudError(
                             "host %s is in two racks: Nova aggregate %r (%s=%s) and aggregate %r (%s=%s); "
