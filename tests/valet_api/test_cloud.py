@@ -622,3 +622,19 @@ def test_host_with_several_compute_nodes_is_warned_about_once(tmp_path, placemen
         assert [h.name for h in c.hosts()] == [h.name for h in c.hosts()] == ["cmp1"]
     warnings = [r.getMessage() for r in caplog.records if r.name == "valet_api.cloud"]
     assert len(warnings) == 1 and "ironic runs 2 compute nodes (node-a, node-b)" in warnings[0]
+
+
+def test_hung_placement_fails_the_census_after_the_cloud_timeout(tmp_path, nova):
+    hung = socket.socket()  # listens, never answers
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    nova.hypervisors.append({"uuid": str(uuid.uuid4()), "hypervisor_hostname": "a1", "host": "a1"})
+    placement_url = "http://127.0.0.1:%d" % hung.getsockname()[1]
+    auth = {"auth_type": "admin_token", "endpoint": placement_url, "token": "admin", "timeout": 0.5}
+    conf = make_conf(tmp_path, placement_url, nova.url, auth=auth)
+    try:
+        with pytest.raises(cloud.CloudError, match="placement unreachable .GET /resource_providers/.*timed out"):
+            cloud.Cloud(conf).hosts()
+    finally:
+        hung.close()
+    assert make_conf(tmp_path, placement_url, nova.url).cloud.timeout == cloud_conf.REQUEST_TIMEOUT == 30

@@ -14,6 +14,8 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 CLOUD_GROUP = "cloud"
+# keystoneauth1 waits forever by default; a hung Placement or Nova must not hold every plan.
+REQUEST_TIMEOUT = 30
 # Adapter groups and the service type each one looks up in the catalog by default.
 SERVICE_TYPES = {"placement": "placement", "nova": "compute"}
 
@@ -76,9 +78,18 @@ def _adapter_opts(group):
     return opts
 
 
+def _session_opts():
+    """keystoneauth1's session options, with a request timeout by default."""
+    opts = copy.deepcopy(ks_loading.get_session_conf_options())
+    for opt in opts:
+        if opt.dest == "timeout":
+            opt.default = REQUEST_TIMEOUT
+    return opts
+
+
 def register_opts(conf):
     ks_loading.register_auth_conf_options(conf, CLOUD_GROUP)
-    ks_loading.register_session_conf_options(conf, CLOUD_GROUP)
+    conf.register_opts(_session_opts(), group=CLOUD_GROUP)
     for group in SERVICE_TYPES:
         conf.register_opts(_adapter_opts(group), group=group)
     conf.register_opts(engine_opts, group="engine")
@@ -88,7 +99,7 @@ def list_opts():
     # The sample shows the password plugin's options, the usual choice for a service user.
     auth = ks_loading.get_auth_common_conf_options() + ks_loading.get_auth_plugin_conf_options("password")
     return [
-        (CLOUD_GROUP, auth + ks_loading.get_session_conf_options()),
+        (CLOUD_GROUP, auth + _session_opts()),
         *[(group, _adapter_opts(group)) for group in SERVICE_TYPES],
         ("engine", engine_opts),
     ]
