@@ -360,11 +360,29 @@ class _Plan:
             causes = self._causes(b, h)
             causes.discard(_RACK_AFFINITY)  # fixed servers of one unit share a rack (checked in _check_together)
             if causes:
-                raise Unplaceable(
-                    "%s: server %r is already on host %s, where the rule cannot hold"
-                    % (self._cause_group(b, sorted(causes, key=_cause_order)[0]), self._sname(sid), h)
-                )
+                raise Unplaceable(self._fixed_broken(b, h, sorted(causes, key=_cause_order)[0]))
             self._do(b, h)
+
+    def _fixed_broken(self, b, h, cause):
+        """The rule a server already on host h breaks there."""
+        sname = self._sname(b.servers[0])
+        if isinstance(cause, tuple):
+            g = self.group[cause[1]]
+            return "%s: server %r is already on host %s, in the same %s as another of its members" % (
+                self._gdesc(g),
+                sname,
+                h,
+                g.level,
+            )
+        if b.key is None:
+            return "server %r is already on host %s, which an exclusivity group holds" % (sname, h)
+        level = "rack" if cause == _RACK_EXCL else "host"
+        return "%s: server %r is already on host %s, whose %s holds servers outside it" % (
+            self._cause_group(b, cause),
+            sname,
+            h,
+            level,
+        )
 
     def _prepare_classes(self):
         """Per rack, untouched hosts in classes of interchangeable ones; the search tries one of each."""
