@@ -691,10 +691,13 @@ class _Plan:
                 continue
             steps += 1
             if budget is not None and steps > budget:
+                prefix = "no placement found within the search budget (%d steps)" % budget
+                if deepest[0] < 0:  # nothing failed yet: name where the search is
+                    raise Unplaceable("%s; it was placing %s" % (prefix, self._label(order[i].servers)))
                 while moves:
                     host, set_unit = moves.pop()
                     self._undo(order[len(moves)], host, set_unit)
-                self._fail(order, deepest, "no placement found within the search budget (%d steps): " % budget)
+                self._fail(order, deepest, prefix + "; where it got furthest: ")
             moves.append((h, self._do(order[i], h)))
             i += 1
         if i < len(order):
