@@ -248,6 +248,7 @@ class _Plan:
         for s, h in sorted(self.fixed.items()):
             self.unit_rack[self.unit_of[s]] = self.host[h].rack
         self.blocks = []
+        self.unit_blocks = {}
         for sids in host_sets.values():
             new = sorted((s for s in sids if s not in self.fixed), key=lambda s: (self._sname(s), s))
             if not new:
@@ -268,6 +269,7 @@ class _Plan:
             b.hdiv = self._tags(sids, "host")
             b.rdiv = self._tags(rack_sets[b.unit], "rack")
             self.blocks.append(b)
+            self.unit_blocks.setdefault(b.unit, []).append(b)
 
     def _tags(self, sids, level):
         """(diversity group id, tag) for each diversity group of level holding servers of sids."""
@@ -514,7 +516,7 @@ class _Plan:
         for s in b.servers:
             del self.where[s]
 
-    def _options(self, b):
+    def _options(self, b, whole_unit=True):
         """Hosts block b may take now, in the search's order, one per class of interchangeable hosts."""
         if b.pin is not None or b.cands is not None:
             hosts = (
@@ -527,6 +529,7 @@ class _Plan:
                     yield h
             return
         at = self.unit_at.get(b.unit)
+        unit = self.unit_blocks[b.unit]
         if at is not None:
             racks = [at]
         else:  # racks already holding plan servers first: the plan stays together
@@ -534,6 +537,8 @@ class _Plan:
         for r in racks:
             if self._rack_cause(b, r) is not None:
                 continue
+            if whole_unit and at is None and len(unit) > 1 and not self._rack_room(unit, r):
+                continue  # the rest of the rack unit could not follow it there
             for h in list(self.touched[r]):
                 if self._host_cause(b, h) is None:
                     yield h
@@ -555,7 +560,7 @@ class _Plan:
         """Cheap necessary conditions, so a hopeless plan is refused with the most specific reason."""
         failures = []  # (servers of the named group, explanation)
         for b in self.blocks:
-            if next(self._options(b), None) is None:
+            if next(self._options(b, whole_unit=False), None) is None:
                 failures.append(self._diagnose(b))
         units = {}
         for b in self.blocks:
@@ -599,7 +604,15 @@ class _Plan:
         need = [sum(b.size[i] for b in blocks) for i in range(len(self.classes))]
         if any(need[i] > room[i] for i in range(len(room))):
             return False
-        return all(any(self._host_cause(b, h) is None for h in self.rack_hosts[r]) for b in blocks)
+        fits = {id(b): [h for h in self.rack_hosts[r] if self._host_cause(b, h) is None] for b in blocks}
+        if not all(fits.values()):
+            return False
+        # each member of a host-level diversity group needs a host of its own in the rack
+        members = {}
+        for b in blocks:
+            for gid, tag in b.hdiv:
+                members.setdefault(gid, {}).setdefault(tag if tag != _MULTI else id(b), set()).update(fits[id(b)])
+        return all(len(set().union(*m.values())) >= len(m) for m in members.values())
 
     def _diversity_count(self, g):
         """Each member of a diversity group needs a host / rack of its own: are there enough?"""
@@ -623,6 +636,8 @@ class _Plan:
                         places.add(h if g.level == "host" else r)
                         if g.level == "rack":
                             break
+                if len(places) >= len(pending):
+                    return []
         if len(places) >= len(pending):
             return []
         return [
@@ -664,7 +679,20 @@ class _Plan:
 
         order = []
         for blocks in sorted(units.values(), key=unit_rank):
-            order.extend(sorted(blocks, key=lambda b: (b.pin is None, -b.n, -weight(b), b.name)))
+            order.extend(
+                sorted(
+                    blocks,
+                    key=lambda b: (
+                        b.pin is None,
+                        b.cands is None,
+                        b.key is None,
+                        -len(b.hdiv) - len(b.rdiv),
+                        -b.n,
+                        -weight(b),
+                        b.name,
+                    ),
+                )
+            )
         return order
 
     def _search(self):
