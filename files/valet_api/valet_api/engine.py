@@ -214,6 +214,10 @@ class _Plan:
                     seen[sid] = i if sid not in seen or seen[sid] == i else _MULTI
             for sid, t in seen.items():
                 self.tag[(g.id, sid)] = t
+        self.divs = {s: [] for s in everyone}  # server -> [(diversity group, tag)], in group order
+        for g in self.diversity:
+            for sid in sorted(self.of[g.id]):
+                self.divs[sid].append((g, self.tag[(g.id, sid)]))
 
     def _prepare_blocks(self):
         everyone = sorted(set(self.server) | set(self.fixed))
@@ -249,6 +253,7 @@ class _Plan:
             self.unit_rack[self.unit_of[s]] = self.host[h].rack
         self.blocks = []
         self.unit_blocks = {}
+        rdiv = {unit: self._tags(sids, "rack") for unit, sids in rack_sets.items()}
         for sids in host_sets.values():
             new = sorted((s for s in sids if s not in self.fixed), key=lambda s: (self._sname(s), s))
             if not new:
@@ -267,41 +272,49 @@ class _Plan:
             b.pin = pins.pop() if pins else None
             b.unit = self.unit_of[new[0]]
             b.hdiv = self._tags(sids, "host")
-            b.rdiv = self._tags(rack_sets[b.unit], "rack")
+            b.rdiv = rdiv[b.unit]
             self.blocks.append(b)
             self.unit_blocks.setdefault(b.unit, []).append(b)
 
     def _tags(self, sids, level):
         """(diversity group id, tag) for each diversity group of level holding servers of sids."""
-        out = []
-        for g in self.diversity:
-            if g.level != level:
-                continue
-            tags = {self.tag[(g.id, s)] for s in sids if (g.id, s) in self.tag}
-            if tags:
-                out.append((g.id, tags.pop()))
-        return tuple(out)
+        tags = {}
+        for s in sids:
+            for g, tag in self.divs[s]:
+                if g.level == level:
+                    tags.setdefault((g.name, g.id), set()).add(tag)
+        return tuple((gid, ts.pop()) for (_name, gid), ts in sorted(tags.items()))
 
     def _check_together(self, sids, level):
         """Servers that affinity puts on one host / rack: no rule may want them apart."""
-        via = self._groups_with(sids, "affinity", None if level == "rack" else "host")
-        glue = ("affinity group %r" % via[0].name) if via else "affinity"
+        if len(sids) == 1:
+            return
+
+        def glue():
+            via = self._groups_with(sids, "affinity", None if level == "rack" else "host")
+            return ("affinity group %r" % via[0].name) if via else "affinity"
+
         pins = {self.fixed[s] for s in sids if s in self.fixed}
         pins = sorted(pins if level == "host" else {self.host[h].rack for h in pins})
         if len(pins) > 1:
+            via = self._groups_with(sids, "affinity", None if level == "rack" else "host")
             raise Unplaceable(
                 "%s: its servers are already on different %ss (%s)"
                 % (self._gdesc(via[0]) if via else "affinity", level, ", ".join(pins))
             )
-        for g in self.diversity:
-            if g.level != level:
-                continue
-            inside = sorted(s for s in sids if (g.id, s) in self.tag)
-            tags = {self.tag[(g.id, s)] for s in inside}
-            if len(inside) > 1 and (len(tags) > 1 or _MULTI in tags):
+        holding = {}
+        for s in sids:
+            for g, tag in self.divs[s]:
+                if g.level == level:
+                    holding.setdefault((g.name, g.id), []).append((s, tag))
+        for (_name, gid), pairs in sorted(holding.items()):
+            g = self.group[gid]
+            together = sorted(s for s, _tag in pairs)
+            tags = {tag for _s, tag in pairs}
+            if len(together) > 1 and (len(tags) > 1 or _MULTI in tags):
                 raise Unplaceable(
                     "diversity group %r (level %s): its members must be on different %ss, but %s puts %s on one %s"
-                    % (g.name, level, level, glue, ", ".join(repr(self._sname(s)) for s in inside), level)
+                    % (g.name, level, level, glue(), ", ".join(repr(self._sname(s)) for s in together), level)
                 )
         keys = {self.key[s] for s in sids}
         excl = {self.key[s] for s in sids if level == "host" or self.rack_excl[s]}
@@ -311,7 +324,7 @@ class _Plan:
             outside = sorted(s for s in sids if self.key[s] != k)
             raise Unplaceable(
                 "%s: %s puts %s, not in it, on its %s"
-                % (self._gdesc(g), glue, ", ".join(repr(self._sname(s)) for s in outside), level)
+                % (self._gdesc(g), glue(), ", ".join(repr(self._sname(s)) for s in outside), level)
             )
 
     # -- state -----------------------------------------------------------------------------
@@ -572,8 +585,12 @@ class _Plan:
                     if g:
                         n = len(self.of[g[0].id])
                         failures.append((n, "%s: no rack has room for its %d servers" % (self._gdesc(g[0]), n)))
+        by_group = {}
+        for b in self.blocks:
+            for gid, tag in b.hdiv + b.rdiv:
+                by_group.setdefault(gid, []).append((tag, b))
         for g in self.diversity:
-            failures.extend(self._diversity_count(g))
+            failures.extend(self._diversity_count(g, by_group.get(g.id, ())))
         total = [sum(b.size[i] for b in self.blocks) for i in range(len(self.classes))]
         have = [sum(max(0, f[i]) for f in self.free.values()) for i in range(len(self.classes))]
         short = [c for i, c in enumerate(self.classes) if total[i] > have[i]]
@@ -614,13 +631,11 @@ class _Plan:
                 members.setdefault(gid, {}).setdefault(tag if tag != _MULTI else id(b), set()).update(fits[id(b)])
         return all(len(set().union(*m.values())) >= len(m) for m in members.values())
 
-    def _diversity_count(self, g):
+    def _diversity_count(self, g, tagged):
         """Each member of a diversity group needs a host / rack of its own: are there enough?"""
         members = {}
-        for b in self.blocks:
-            for gid, tag in b.hdiv + b.rdiv:
-                if gid == g.id:
-                    members.setdefault(tag if tag != _MULTI else ("multi", b.name), []).append(b)
+        for tag, b in tagged:
+            members.setdefault(tag if tag != _MULTI else ("multi", b.name), []).append(b)
         fixed_tags = {self.tag[(g.id, s)] for s in self.fixed if (g.id, s) in self.tag}
         pending = [m for m in members if m not in fixed_tags]
         if len(pending) < 2:
