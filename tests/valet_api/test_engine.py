@@ -209,6 +209,27 @@ def test_a_server_too_big_for_every_host_names_its_group():
     assert explanation == "server 'huge' (group 'web'): no host has room for it (VCPU 64)"
 
 
+def test_servers_that_fit_in_total_but_not_host_by_host_are_refused_at_once():
+    # 7 hosts: above the exhaustive size, so without the bound this would spend the search budget
+    hosts = [Host("h%d" % i, "r", {"VCPU": 3, "MEMORY_MB": 4096 + 512 * i}) for i in range(7)]
+    explanation = refused(hosts, [Server("s%d" % i, "s%d" % i, {"VCPU": 2}) for i in range(8)], [])
+    assert explanation == (
+        "the plan's 8 servers do not fit: 8 separate placements need VCPU 2 or more each, the hosts have room for 7"
+    )
+
+
+def test_a_rack_unit_that_fits_in_total_but_not_host_by_host_is_refused_naming_its_group():
+    # without the bound, the search would try the orders of 11 servers on 10 different hosts per rack
+    hosts = [
+        Host("r%d-h%d" % (r, i), "r%d" % r, {"VCPU": 3, "MEMORY_MB": 4096 + 512 * i})
+        for r in range(2)
+        for i in range(10)
+    ]
+    web = [Server("s%d" % i, "s%d" % i, {"VCPU": 2}) for i in range(11)]
+    explanation = refused(hosts, web, [Group("g", "web", "affinity", "rack", ids(web))])
+    assert explanation == "affinity group 'web' (level rack): no rack has room for its 11 servers"
+
+
 # -- fixed servers and Nova's candidates -----------------------------------------------------
 
 

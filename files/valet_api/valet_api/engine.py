@@ -606,29 +606,53 @@ class _Plan:
                     ),
                 )
             )
+        for i, c in enumerate(self.classes):
+            least = min((b.size[i] for b in self.blocks), default=0)
+            slots = sum(max(0, f[i]) // least for f in self.free.values()) if least else len(self.blocks)
+            if slots < len(self.blocks) and not failures:
+                failures.append(
+                    (
+                        len(self.new),
+                        "the plan's %d servers do not fit: %d separate placements need %s %d or more each, "
+                        "the hosts have room for %d" % (len(self.new), len(self.blocks), c, least, slots),
+                    )
+                )
         if failures:
             raise Unplaceable(min(failures)[1])
 
     def _rack_room(self, blocks, r):
-        """Could rack r take this rack unit: rules allow it, and its hosts have room in total?"""
+        """Could rack r take this rack unit? Necessary conditions only, so pruning by it loses no placement:
+        the rules allow the rack, every block has a host there, the hosts have room in total and room for
+        as many blocks as the unit has, and each member of a host-level diversity group a host of its own."""
         if any(self._rack_cause(b, r) is not None for b in blocks):
             return False
-        room = [0] * len(self.classes)
+        n = len(self.classes)
+        need = [sum(b.size[i] for b in blocks) for i in range(n)]
+        least = [min(b.size[i] for b in blocks) for i in range(n)]
+        room, slots = [0] * n, [0] * n
+        fits = [set() for _ in blocks]
         for h in self.rack_hosts[r]:
-            if any(self._host_cause(b, h) in (None, _CAPACITY) for b in blocks):
+            usable = False
+            for k, b in enumerate(blocks):
+                c = self._host_cause(b, h)
+                if c is None:
+                    fits[k].add(h)
+                    usable = True
+                elif c == _CAPACITY:
+                    usable = True
+            if usable:
                 for i, v in enumerate(self.free[h]):
-                    room[i] += max(0, v)
-        need = [sum(b.size[i] for b in blocks) for i in range(len(self.classes))]
-        if any(need[i] > room[i] for i in range(len(room))):
+                    if v > 0:
+                        room[i] += v
+                        slots[i] += v // least[i] if least[i] else 0
+        if any(need[i] > room[i] or (least[i] and slots[i] < len(blocks)) for i in range(n)):
             return False
-        fits = {id(b): [h for h in self.rack_hosts[r] if self._host_cause(b, h) is None] for b in blocks}
-        if not all(fits.values()):
+        if not all(fits):
             return False
-        # each member of a host-level diversity group needs a host of its own in the rack
         members = {}
-        for b in blocks:
+        for k, b in enumerate(blocks):
             for gid, tag in b.hdiv:
-                members.setdefault(gid, {}).setdefault(tag if tag != _MULTI else id(b), set()).update(fits[id(b)])
+                members.setdefault(gid, {}).setdefault(tag if tag != _MULTI else id(b), set()).update(fits[k])
         return all(len(set().union(*m.values())) >= len(m) for m in members.values())
 
     def _diversity_count(self, g, tagged):
