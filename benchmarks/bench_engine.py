@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/bench_engine.py      (make bench)
 
 - plan time for 10 / 100 / 1,000 servers in nested groups over 100 / 1,000 / 5,000 hosts
+- 1,000 servers over 5,000 hosts with no rack aggregates (each host a rack of its own)
 - the goal case: a 200-server plan in 20 groups over 1,000 hosts (goal: under 0.5 s)
+- the worst refusal: a plan that passes every quick bound and fails only when the search budget runs out
 
 Clouds: racks of 20 hosts (64 VCPU, 256 GB, 2 TB free when empty); 60% of the hosts already run 1 to 12
 servers of the flavors below, 2% are reserved by another project's exclusivity group. The cloud and the
@@ -33,11 +35,12 @@ RACK_SIZE = 20
 REPEAT = 3
 
 
-def make_cloud(n_hosts, seed=1):
+def make_cloud(n_hosts, seed=1, racks=True):
+    """racks=False: no rack aggregates, so each host is a rack of its own."""
     rnd = random.Random(seed)
     hosts = []
     for i in range(n_hosts):
-        name = "r%03d-h%02d" % (i // RACK_SIZE, i % RACK_SIZE)
+        name = "r%03d-h%02d" % (i // RACK_SIZE, i % RACK_SIZE) if racks else "cmp%05d" % i
         free, count, exclusive = dict(HOST_SIZE), 0, None
         roll = rnd.random()
         if roll < 0.02:
@@ -47,7 +50,7 @@ def make_cloud(n_hosts, seed=1):
         for _ in range(count):
             for c, v in rnd.choice(FLAVORS).items():
                 free[c] -= v
-        hosts.append(engine.Host(name, name.split("-")[0], free, servers=count, exclusive=exclusive))
+        hosts.append(engine.Host(name, name.split("-")[0] if racks else name, free, servers=count, exclusive=exclusive))
     return hosts
 
 
@@ -85,6 +88,19 @@ def grid_plan(n_servers):
     return servers, groups
 
 
+def hosts_only_plan(n_servers):
+    """The grid's tiers without their rack-level groups; zones spread the caches (host affinity) over hosts."""
+    servers, groups = [], []
+    for i in range(n_servers // 10):
+        s, g = tier(i, FLAVORS[i % 3], exclusive=i % 5 == 0)
+        servers += s
+        groups += [x for x in g if x.level == "host"]
+    caches = ["cache-%d" % i for i in range(n_servers // 10)]
+    for z in range(0, len(caches) - 1, 3):
+        groups.append(engine.Group("zone-%d" % z, "zone-%d" % z, "diversity", "host", tuple(caches[z : z + 3])))
+    return servers, groups
+
+
 def goal_plan():
     """200 servers in 20 groups: 4 tiers of app (rack affinity: web 12 spread over hosts, cache 4 on one host,
     db 2 exclusive, 22 workers) and batch (10 servers spread over racks)."""
@@ -107,6 +123,18 @@ def goal_plan():
             engine.Group("batch%d" % t, "batch%d" % t, "diversity", "rack", tuple(sid[40:50])),
         ]
     return servers, groups
+
+
+def hopeless():
+    """101 servers of 3 VCPUs and 50 of 2 on 100 hosts of 5: room in total and for 2 servers per host,
+    but no host takes two 3-VCPU servers. Hosts differ in memory, so no two are interchangeable."""
+    hosts = [
+        engine.Host("r%d-h%02d" % (i // 20, i % 20), "r%d" % (i // 20), {"VCPU": 5, "MEMORY_MB": 65536 + 512 * i})
+        for i in range(100)
+    ]
+    big = [engine.Server("a%03d" % i, "a%03d" % i, {"VCPU": 3}) for i in range(101)]
+    small = [engine.Server("b%03d" % i, "b%03d" % i, {"VCPU": 2}) for i in range(50)]
+    return hosts, big + small, []
 
 
 def timed(hosts, servers, groups):
@@ -141,12 +169,17 @@ def main():
         for n_hosts, hosts in clouds.items():
             seconds, outcome = timed(hosts, servers, groups)
             print("%8d %8d %6d %10.3f  %s" % (n_servers, n_hosts, len(groups), seconds, outcome))
+    servers, groups = hosts_only_plan(1000)
+    seconds, outcome = timed(make_cloud(5000, racks=False), servers, groups)
+    print("%8d %8d %6d %10.3f  %s  (no racks: each host its own)" % (1000, 5000, len(groups), seconds, outcome))
     servers, groups = goal_plan()
     seconds, outcome = timed(clouds[1000], servers, groups)
     print(
         "goal: %d servers in %d groups over 1000 hosts: %.3f s (goal < 0.5 s), %s"
         % (len(servers), len(groups), seconds, outcome)
     )
+    seconds, outcome = timed(*hopeless())
+    print("hopeless: 151 servers over 100 hosts, refused after the search budget: %.3f s, %s" % (seconds, outcome))
     print("load average after: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
 
 

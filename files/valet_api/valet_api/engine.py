@@ -22,6 +22,7 @@ ValueError; a well-formed plan that cannot hold raises Unplaceable.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Mapping
 from typing import Optional
 
@@ -30,7 +31,7 @@ GROUP_TYPES = ("affinity", "diversity", "exclusivity")
 LEVELS = ("host", "rack")
 EXHAUSTIVE_HOSTS = 6
 EXHAUSTIVE_SERVERS = 8
-SEARCH_BUDGET = 50000
+SEARCH_BUDGET = 20000
 BUDGET_PER_BLOCK = 20
 
 # Why a host is refused to a block, in the order the explanation prefers them (most specific rule first).
@@ -357,6 +358,7 @@ class _Plan:
         self.unit_count = {}
         self.where = {}
         self.touched = {r: [] for r in self.racks}  # hosts holding plan servers, per rack, in order
+        self.touched_racks = []  # racks holding plan servers, in order
         self.touch = {}
 
     def _fixed_block(self, sid):
@@ -500,6 +502,8 @@ class _Plan:
         self.unit_count[b.unit] = self.unit_count.get(b.unit, 0) + 1
         if h not in self.touch:
             self.touch[h] = 0
+            if not self.touched[r]:
+                self.touched_racks.append(r)
             self.touched[r].append(h)
         self.touch[h] += 1
         for s in b.servers:
@@ -526,6 +530,8 @@ class _Plan:
         if not self.touch[h]:
             del self.touch[h]
             self.touched[r].pop()  # moves are undone in reverse order: h is the last touched there
+            if not self.touched[r]:
+                self.touched_racks.pop()
         for s in b.servers:
             del self.where[s]
 
@@ -546,7 +552,7 @@ class _Plan:
         if at is not None:
             racks = [at]
         else:  # racks already holding plan servers first: the plan stays together
-            racks = [r for r in self.racks if self.touched[r]] + [r for r in self.racks if not self.touched[r]]
+            racks = itertools.chain(list(self.touched_racks), (r for r in self.racks if not self.touched[r]))
         for r in racks:
             if self._rack_cause(b, r) is not None:
                 continue
