@@ -116,6 +116,19 @@ def test_affinity_inside_diversity_of_the_same_servers_is_refused_with_both_name
     assert "diversity group 'apart' (level host)" in explanation and "affinity group 'web'" in explanation
 
 
+def test_a_server_named_twice_in_a_diversity_group_only_stays_apart_from_the_others():
+    # found by the property tests: s0 is a member directly and through 'one'; s1 (its rack partner) is in
+    # no member, so nothing keeps the two apart
+    web = servers(2)
+    groups = [
+        Group("g0", "one", "affinity", "host", ("s0",)),
+        Group("g1", "apart", "diversity", "rack", ("s0", "g0")),
+        Group("g2", "together", "affinity", "rack", ids(web)),
+    ]
+    result = engine.place(cloud(racks=1, per_rack=1), web, groups)
+    assert result.hosts == {"s0": "r0-h0", "s1": "r0-h0"}
+
+
 # -- exclusivity -----------------------------------------------------------------------------
 
 
@@ -235,38 +248,58 @@ def test_a_rack_unit_that_fits_in_total_but_not_host_by_host_is_refused_naming_i
 
 def test_fixed_servers_stay_and_their_group_partners_follow():
     web = servers(3)
-    hosts = cloud(**{"r1-h2": {"servers": 1}})  # s0 is already there: Host.servers counts it
     groups = [Group("g", "web", "affinity", "rack", ids(web)), Group("d", "apart", "diversity", "host", ids(web))]
-    result = engine.place(hosts, web, groups, fixed={"s0": "r1-h2"})
+    result = engine.place(cloud(), web, groups, fixed={"s0": "r1-h2"})
     assert result.hosts["s0"] == "r1-h2"
     assert {rack(h) for h in result.hosts.values()} == {"r1"}
     assert len(set(result.hosts.values())) == 3
 
 
+def test_fixed_servers_take_their_size_from_their_host():
+    # Host.free leaves out the call's servers: s0 (3 VCPUs) on the only host leaves 1 for the rest
+    hosts = [Host("h", "r", {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 100})]
+    web = [Server("s0", "s0", {"VCPU": 3}), Server("s1", "s1", {"VCPU": 1}), Server("s2", "s2", {"VCPU": 1})]
+    assert engine.place(hosts, web[:2], [], fixed={"s0": "h"}).hosts == {"s0": "h", "s1": "h"}
+    assert refused(hosts, web, [], fixed={"s0": "h"}).startswith("the plan's 2 servers")
+
+
+def test_a_host_over_its_capacity_takes_no_more_servers():
+    # its fixed server overfills it (or the cloud overcommitted it): not even a server of size 0 goes there
+    hosts = [Host("a", "r", {"VCPU": 4}), Host("b", "r", {"VCPU": -1}), Host("c", "r", {"VCPU": 1})]
+    web = [Server("s0", "s0", {"VCPU": 5}), Server("s1", "s1", {})]
+    assert engine.place(hosts, web, [], fixed={"s0": "a"}).hosts == {"s0": "a", "s1": "c"}
+
+
 def test_a_replan_honours_the_plans_other_servers_and_novas_candidates():
-    web = servers(3)
-    hosts = cloud(**{"r0-h0": {"servers": 1}, "r0-h1": {"servers": 1}})
+    web = servers(2) + [Server("s2", "s2", SMALL, candidates=frozenset({"r0-h0", "r0-h2", "r1-h0"}))]
     groups = [Group("d", "apart", "diversity", "host", ids(web))]
-    replanned = Server("s2", "s2", SMALL, candidates=frozenset({"r0-h0", "r0-h2", "r1-h0"}))
-    result = engine.place(hosts, [replanned], groups, fixed={"s0": "r0-h0", "s1": "r0-h1"})
-    assert result.hosts == {"s2": "r0-h2"}
+    result = engine.place(cloud(), web, groups, fixed={"s0": "r0-h0", "s1": "r0-h1"})
+    assert result.hosts == {"s0": "r0-h0", "s1": "r0-h1", "s2": "r0-h2"}
 
 
 def test_a_replan_with_no_candidate_left_explains_the_group():
-    web = servers(2)
-    hosts = cloud(**{"r0-h0": {"servers": 1}})
+    web = servers(1) + [Server("s1", "s1", SMALL, candidates=frozenset({"r0-h0"}))]
     groups = [Group("d", "apart", "diversity", "host", ids(web))]
-    replanned = Server("s1", "s1", SMALL, candidates=frozenset({"r0-h0"}))
-    explanation = refused(hosts, [replanned], groups, fixed={"s0": "r0-h0"})
+    explanation = refused(cloud(), web, groups, fixed={"s0": "r0-h0"})
     assert explanation.startswith("diversity group 'apart' (level host)")
     assert explanation.endswith("among Nova's candidate hosts (r0-h0)")
 
 
+def test_candidates_hold_for_a_server_whose_affinity_partner_is_fixed():
+    # found by the property tests: the partner's host used to win over Nova's candidates
+    web = servers(1) + [Server("s1", "s1", SMALL, candidates=frozenset({"r0-h1"}))]
+    groups = [Group("a", "pair", "affinity", "host", ids(web))]
+    explanation = refused(cloud(), web, groups, fixed={"s0": "r0-h0"})
+    assert explanation == (
+        "server 's1' (group 'pair'): Nova's candidate hosts (r0-h1) leave out host r0-h0, "
+        "where its affinity partners are"
+    )
+
+
 def test_fixed_servers_that_already_break_a_rule_are_refused():
     web = servers(2)
-    hosts = cloud(**{"r0-h0": {"servers": 2}})
     explanation = refused(
-        hosts, web, [Group("d", "apart", "diversity", "host", ids(web))], fixed={"s0": "r0-h0", "s1": "r0-h0"}
+        cloud(), web, [Group("d", "apart", "diversity", "host", ids(web))], fixed={"s0": "r0-h0", "s1": "r0-h0"}
     )
     assert explanation.startswith("diversity group 'apart' (level host): server 's1' is already on host r0-h0")
 

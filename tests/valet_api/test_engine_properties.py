@@ -41,10 +41,7 @@ class Cloud:
             if g.type == "exclusivity":
                 for s in self.all[gid]:
                     self.keys[s].add(g.exclusive_key or g.name)
-        fixed_count = {}
-        for h in self.fixed.values():
-            fixed_count[h] = fixed_count.get(h, 0) + 1
-        self.strangers = {n: max(0, h.servers - fixed_count.get(n, 0)) for n, h in self.hosts.items()}
+        self.strangers = {n: h.servers for n, h in self.hosts.items()}  # servers of no plan given here
 
     def expand(self, member):
         if member in self.groups:
@@ -78,10 +75,11 @@ class Cloud:
             if reserved is not None and self.keys[s] != {reserved}:
                 out.append("server %s on host %s reserved for %s" % (s, h, reserved))
         for name, h in self.hosts.items():
+            here = [s for s, x in where.items() if x == name]
+            if all(s in self.fixed for s in here):
+                continue  # fixed servers are there already, room or not; new ones need room for all
             for c in set(CLASSES) | {c for s in self.servers.values() for c in s.size}:
-                used = sum(
-                    self.servers[s].size.get(c, 0) for s, x in where.items() if x == name and s not in self.fixed
-                )
+                used = sum(self.servers[s].size.get(c, 0) for s in here if s in self.servers)
                 if used > h.free.get(c, 0):
                     out.append("capacity %s %s" % (name, c))
         for s, h in where.items():
@@ -168,15 +166,14 @@ def problems(draw, max_hosts=6, max_servers=8, max_groups=4):
     hosts = []
     for name in host_names:
         free = {
-            "VCPU": draw(st.integers(0, 5)) if draw(st.integers(0, 5)) == 0 else draw(st.integers(2, 5)),
+            "VCPU": draw(st.integers(-1, 5)) if draw(st.integers(0, 5)) == 0 else draw(st.integers(2, 5)),
             "MEMORY_MB": draw(st.sampled_from([0, 1024, 2048, 4096])),
             "DISK_GB": draw(st.sampled_from([0, 20, 40])),
         }
         others = draw(st.integers(0, 2)) if draw(st.integers(0, 3)) == 0 else 0
         exclusive = draw(st.sampled_from(KEYS)) if draw(st.integers(0, 9)) == 0 else None
-        on = sum(1 for h in fixed.values() if h == name)
         rack = "r%d" % draw(st.integers(0, n_racks - 1))
-        hosts.append(engine.Host(name, rack, free, servers=others + on, exclusive=exclusive))
+        hosts.append(engine.Host(name, rack, free, servers=others, exclusive=exclusive))
     if draw(st.integers(0, 4)) == 0:
         replanned = [s for s in servers if s.id not in fixed]
         if replanned:

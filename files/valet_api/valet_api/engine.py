@@ -8,8 +8,10 @@ docs/engine.md states the rules and the search; in short:
   pairwise different hosts / racks. Exclusivity gives every server of the group a key (``exclusive_key``):
   a host (every host of a rack, at rack level) holding such a server is reserved under the key and holds
   nothing else; a host reserved under another key, or holding servers outside the key, is refused.
-- ``fixed`` servers are already on their hosts: ``Host.free`` and ``Host.servers`` include them. They stay
-  put, and the rules hold for them too. ``Server.candidates`` (Nova's hosts, for a replan) restricts a server.
+- ``Host.free`` and ``Host.servers`` describe the cloud without the servers of this call, fixed ones
+  included. ``fixed`` servers (given in ``servers`` too, for their size) stay on their hosts: their sizes
+  are taken from those hosts' free capacity and the rules hold for them too (a fixed server not in
+  ``servers`` counts with size 0). ``Server.candidates`` (Nova's hosts, for a replan) restricts a server.
 - The search places blocks depth first, most constrained first, over one host per class of interchangeable
   hosts (symmetry breaking, so it stays complete), backtracking on failure. Up to
   ``EXHAUSTIVE_HOSTS`` hosts and ``EXHAUSTIVE_SERVERS`` servers it is exhaustive; above, it gives up after
@@ -48,7 +50,7 @@ class Host:
     name: str
     rack: str
     free: Mapping[str, int]  # capacity left per resource class
-    servers: int = 0  # servers on it now (any project / source), fixed ones of this call included
+    servers: int = 0  # servers on it now (any project / source), none of this call's
     exclusive: Optional[str] = None  # exclusivity key holding it, if any
 
 
@@ -133,7 +135,7 @@ class _Plan:
         self._servers_memo = {}
         self.of = {g.id: self._servers_of(g.id, ()) for g in self.groups}  # group id -> its servers
         self.new = [s for s in self.asked if s.id not in self.fixed]
-        sizes = [s.size for s in self.new]
+        sizes = [s.size for s in self.asked]
         extra = sorted({c for size in sizes for c in size} - set(RESOURCE_CLASSES))
         self.classes = RESOURCE_CLASSES + tuple(extra)
 
@@ -254,7 +256,6 @@ class _Plan:
             self.unit_rack[self.unit_of[s]] = self.host[h].rack
         self.blocks = []
         self.unit_blocks = {}
-        rdiv = {unit: self._tags(sids, "rack") for unit, sids in rack_sets.items()}
         for sids in host_sets.values():
             new = sorted((s for s in sids if s not in self.fixed), key=lambda s: (self._sname(s), s))
             if not new:
@@ -273,7 +274,9 @@ class _Plan:
             b.pin = pins.pop() if pins else None
             b.unit = self.unit_of[new[0]]
             b.hdiv = self._tags(sids, "host")
-            b.rdiv = rdiv[b.unit]
+            # only blocks holding a diversity group's servers occupy a rack for it: the rest of a
+            # rack unit follows them (_check_together made sure the unit's members agree)
+            b.rdiv = self._tags(sids, "rack")
             self.blocks.append(b)
             self.unit_blocks.setdefault(b.unit, []).append(b)
 
@@ -331,20 +334,18 @@ class _Plan:
     # -- state -----------------------------------------------------------------------------
 
     def _prepare_state(self):
+        self.overfull = set()
         self.racks = sorted({h.rack for h in self.hosts})
         self.rack_hosts = {r: [] for r in self.racks}
         for h in self.hosts:
             self.rack_hosts[h.rack].append(h.name)
         self.free = {h.name: [h.free.get(c, 0) for c in self.classes] for h in self.hosts}
-        fixed_on = {}
-        for h in self.fixed.values():
-            fixed_on[h] = fixed_on.get(h, 0) + 1
         # keys of what each host holds (None: servers outside any exclusivity); a reservation counts as held
         self.host_keys = {}
         self.rack_keys = {r: {} for r in self.racks}
         self.rack_claim = {r: {} for r in self.racks}  # rack-level exclusivity keys using the rack
         for h in self.hosts:
-            others = max(0, h.servers - fixed_on.get(h.name, 0))
+            others = max(0, h.servers)
             keys = {}
             if h.exclusive is not None:
                 keys[h.exclusive] = 1 + others
@@ -364,8 +365,9 @@ class _Plan:
     def _fixed_block(self, sid):
         b = _Block()
         b.servers, b.name, b.n = [sid], (self._sname(sid), sid), 1
-        b.size = tuple(0 for _ in self.classes)
-        b.needs = ()
+        size = self.server[sid].size if sid in self.server else {}
+        b.size = tuple(size.get(c, 0) for c in self.classes)
+        b.needs = tuple((i, v) for i, v in enumerate(b.size) if v > 0)
         b.key, b.rack_excl, b.cands = self.key[sid], self.rack_excl[sid], None
         b.pin, b.unit = self.fixed[sid], self.unit_of[sid]
         b.hdiv, b.rdiv = self._tags({sid}, "host"), self._tags({sid}, "rack")
@@ -376,9 +378,13 @@ class _Plan:
             b = self._fixed_block(sid)
             causes = self._causes(b, h)
             causes.discard(_RACK_AFFINITY)  # fixed servers of one unit share a rack (checked in _check_together)
+            causes.discard(_CAPACITY)  # they are there already: only new servers need room
             if causes:
                 raise Unplaceable(self._fixed_broken(b, h, sorted(causes, key=_cause_order)[0]))
             self._do(b, h)
+        # a host already over its capacity (by its fixed servers, or overcommitted) takes no more servers:
+        # capacity holds for all the servers it is given
+        self.overfull = {h for h, free in self.free.items() if any(v < 0 for v in free)}
 
     def _fixed_broken(self, b, h, cause):
         """The rule a server already on host h breaks there."""
@@ -441,6 +447,8 @@ class _Plan:
         return None
 
     def _host_cause(self, b, h):
+        if h in self.overfull:
+            return _CAPACITY
         keys = self.host_keys[h]
         if keys and (len(keys) > 1 or b.key not in keys):
             return _HOST_EXCL
@@ -477,7 +485,7 @@ class _Plan:
             o = self.occ.get((gid, h))
             if o is not None and (o[0] != tag or tag == _MULTI):
                 out.add((_DIV, gid))
-        if any(self.free[h][i] < v for i, v in b.needs):
+        if h in self.overfull or any(self.free[h][i] < v for i, v in b.needs):
             out.add(_CAPACITY)
         return out
 
@@ -538,12 +546,7 @@ class _Plan:
     def _options(self, b, whole_unit=True):
         """Hosts block b may take now, in the search's order, one per class of interchangeable hosts."""
         if b.pin is not None or b.cands is not None:
-            hosts = (
-                [b.pin]
-                if b.pin is not None
-                else sorted((h for h in b.cands if h in self.host), key=lambda n: (self.host[n].rack, n))
-            )
-            for h in hosts:
+            for h in self._domain(b):
                 if self._rack_cause(b, self.host[h].rack) is None and self._host_cause(b, h) is None:
                     yield h
             return
@@ -565,6 +568,12 @@ class _Plan:
                 pos = self._class_pos(hosts)
                 if pos < len(hosts) and self._host_cause(b, hosts[pos]) is None:
                     yield hosts[pos]
+
+    def _domain(self, b):
+        """The hosts a pinned block, or one with Nova's candidates, is restricted to."""
+        if b.pin is not None:
+            return [b.pin] if b.cands is None or b.pin in b.cands else []
+        return sorted((h for h in b.cands if h in self.host), key=lambda n: (self.host[n].rack, n))
 
     def _class_pos(self, hosts):
         # the first host of the class not touched yet (touched ones leave their class in name order)
@@ -786,7 +795,13 @@ class _Plan:
     def _diagnose(self, b):
         """(servers of the named group, explanation) for a block with no host left."""
         if b.pin is not None:
-            domain, where = [b.pin], " on host %s, where its affinity partners already are" % b.pin
+            domain, where = self._domain(b), " on host %s, where its affinity partners already are" % b.pin
+            if not domain:
+                return b.n, "%s: Nova's candidate hosts (%s) leave out host %s, where its affinity partners are" % (
+                    self._label(b.servers),
+                    ", ".join(sorted(b.cands)),
+                    b.pin,
+                )
         elif b.cands is not None:
             domain = sorted(h for h in b.cands if h in self.host)
             where = " among Nova's candidate hosts (%s)" % ", ".join(sorted(b.cands))
