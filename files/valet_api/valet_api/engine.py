@@ -35,6 +35,7 @@ EXHAUSTIVE_HOSTS = 6
 EXHAUSTIVE_SERVERS = 8
 SEARCH_BUDGET = 20000
 BUDGET_PER_BLOCK = 20
+DIAGNOSED = 10  # blocks with no host at all whose reasons a refusal compares (smallest groups first)
 
 # Why a host is refused to a block, in the order the explanation prefers them (most specific rule first).
 _DIV = 0  # a diversity group's other member is there (host or rack)
@@ -587,13 +588,21 @@ class _Plan:
     def _check_root(self):
         """Cheap necessary conditions, so a hopeless plan is refused with the most specific reason."""
         failures = []  # (servers of the named group, explanation)
-        for b in self.blocks:
-            if next(self._options(b, whole_unit=False), None) is None:
-                failures.append(self._diagnose(b))
+        smallest = {}  # server -> servers of its smallest group: the most specific explanation names it
+        for g in self.groups:
+            for s in self.of[g.id]:
+                smallest[s] = min(smallest.get(s, len(self.of[g.id])), len(self.of[g.id]))
+        stuck = [b for b in self.blocks if next(self._options(b, whole_unit=False), None) is None]
+        stuck.sort(key=lambda b: (min(smallest.get(s, 1) for s in b.servers), b.name))
+        for b in stuck[:DIAGNOSED]:  # a diagnosis reads every host: a hopeless plan is not read whole
+            failures.append(self._diagnose(b))
         units = {}
         for b in self.blocks:
             units.setdefault(b.unit, []).append(b)
+        stuck_units = {b.unit for b in stuck}
         for unit, blocks in sorted(units.items()):
+            if unit in stuck_units:
+                continue  # a block of it has no host at all: that says more
             if len(blocks) > 1 and unit not in self.unit_at and not any(b.pin or b.cands for b in blocks):
                 if not any(self._rack_room(blocks, r) for r in self.racks):
                     g = self._groups_with(set().union(*(b.servers for b in blocks)), "affinity", "rack")
