@@ -69,6 +69,16 @@ def test_rack_affinity_refused_when_no_rack_has_room():
     assert explanation == "affinity group 'web' (level rack): no rack has room for its 13 servers"
 
 
+def test_the_innermost_group_that_fails_is_named():
+    web, db = servers(5, prefix="web"), servers(1, prefix="db")
+    groups = [
+        Group("w", "web", "affinity", "host", ids(web)),
+        Group("a", "app", "affinity", "rack", ("w", "db0")),
+    ]
+    explanation = refused(cloud(), web + db, groups)
+    assert explanation.startswith("affinity group 'web' (level host): no host has room for its 5 servers")
+
+
 # -- diversity -------------------------------------------------------------------------------
 
 

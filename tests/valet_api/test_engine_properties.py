@@ -140,7 +140,8 @@ class Cloud:
 
 
 @st.composite
-def problems(draw, max_hosts=6, max_servers=8, max_groups=4):
+def problems(draw, max_hosts=6, max_servers=8, max_groups=4, roomy=False):
+    """roomy: hosts with room and no reservations, so that most plans fit and the groups decide."""
     n_hosts = draw(st.integers(1, max_hosts))
     n_racks = draw(st.integers(1, max(1, min(3, n_hosts))))
     n_servers = draw(st.integers(1, max_servers))
@@ -166,12 +167,12 @@ def problems(draw, max_hosts=6, max_servers=8, max_groups=4):
     hosts = []
     for name in host_names:
         free = {
-            "VCPU": draw(st.integers(-1, 5)) if draw(st.integers(0, 5)) == 0 else draw(st.integers(2, 5)),
-            "MEMORY_MB": draw(st.sampled_from([0, 1024, 2048, 4096])),
-            "DISK_GB": draw(st.sampled_from([0, 20, 40])),
+            "VCPU": draw(st.integers(-1, 5)) if draw(st.integers(0, 5)) == 0 and not roomy else draw(st.integers(2, 5)),
+            "MEMORY_MB": draw(st.sampled_from([2048, 4096] if roomy else [0, 1024, 2048, 4096])),
+            "DISK_GB": draw(st.sampled_from([20, 40] if roomy else [0, 20, 40])),
         }
         others = draw(st.integers(0, 2)) if draw(st.integers(0, 3)) == 0 else 0
-        exclusive = draw(st.sampled_from(KEYS)) if draw(st.integers(0, 9)) == 0 else None
+        exclusive = draw(st.sampled_from(KEYS)) if draw(st.integers(0, 9)) == 0 and not roomy else None
         rack = "r%d" % draw(st.integers(0, n_racks - 1))
         hosts.append(engine.Host(name, rack, free, servers=others, exclusive=exclusive))
     if draw(st.integers(0, 4)) == 0:
@@ -208,9 +209,7 @@ def names_something(problem, explanation):
 # -- properties --------------------------------------------------------------------------------
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems())
-def test_small_clouds_refused_only_when_exhaustive_search_finds_nothing(problem):
+def agrees_with_brute_force(problem):
     cloud = Cloud(*problem)
     result = solve(problem)
     truth = cloud.brute_force()
@@ -226,8 +225,20 @@ def test_small_clouds_refused_only_when_exhaustive_search_finds_nothing(problem)
         assert result.reserve == cloud.reservations(where)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(max_hosts=40, max_servers=30, max_groups=8))
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_small_clouds_refused_only_when_exhaustive_search_finds_nothing(problem):
+    agrees_with_brute_force(problem)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(roomy=True))
+def test_small_roomy_clouds_refused_only_when_exhaustive_search_finds_nothing(problem):
+    agrees_with_brute_force(problem)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.booleans().flatmap(lambda roomy: problems(max_hosts=40, max_servers=30, max_groups=8, roomy=roomy)))
 def test_every_placement_satisfies_every_group_and_capacity(problem):
     cloud = Cloud(*problem)
     result = solve(problem)
