@@ -190,6 +190,18 @@ def test_rack_exclusivity_reserves_every_host_of_the_rack():
     assert result.reserve == {"r1-h0": "k", "r1-h1": "k"}
 
 
+def test_a_rack_held_by_another_key_is_explained_as_reserved_not_as_full():
+    hosts = [Host("h0", "r", {"VCPU": 4}), Host("h1", "r", {"VCPU": 4})]
+    pair = [Server("s0", "s0", {"VCPU": 1}), Server("s1", "s1", {"VCPU": 1})]
+    groups = [
+        Group("a", "a", "exclusivity", "rack", ("s0",), exclusive_key="ka"),
+        Group("b", "b", "exclusivity", "host", ("s1",), exclusive_key="kb"),
+    ]
+    assert refused(hosts, pair, groups) == (
+        "server 's1' (group 'b'): every host with room is reserved for an exclusivity group"
+    )
+
+
 def test_one_server_under_two_keys_is_refused():
     db = servers(1)
     groups = [

@@ -357,7 +357,6 @@ class _Plan:
                 _add(self.rack_keys[h.rack], k, v)
         self.occ = {}  # (diversity group id, host or rack) -> [tag, servers]
         self.unit_at = dict(self.unit_rack)  # rack unit -> its rack
-        self.unit_count = {}
         self.where = {}
         self.touched = {r: [] for r in self.racks}  # hosts holding plan servers, per rack, in order
         self.touched_racks = []  # racks holding plan servers, in order
@@ -508,7 +507,6 @@ class _Plan:
         set_unit = b.unit not in self.unit_at
         if set_unit:
             self.unit_at[b.unit] = r
-        self.unit_count[b.unit] = self.unit_count.get(b.unit, 0) + 1
         if h not in self.touch:
             self.touch[h] = 0
             if not self.touched[r]:
@@ -534,7 +532,6 @@ class _Plan:
             _occupy(self.occ, (gid, r), None, -b.n)
         if set_unit:
             del self.unit_at[b.unit]
-        self.unit_count[b.unit] -= 1
         self.touch[h] -= 1
         if not self.touch[h]:
             del self.touch[h]
@@ -853,14 +850,14 @@ class _Plan:
             if g:
                 n = len(self.of[g[0].id])
                 return n, "%s: no rack has room for its %d servers" % (self._gdesc(g[0]), n)
-        if cause in (_RACK_EXCL, _HOST_EXCL) and b.key is not None:
+        if (cause == _HOST_EXCL or b.rack_excl) and b.key is not None:
             g = [g for g in self._groups_with(sids, "exclusivity") if _key_of(g) == b.key][0]
             n = len(self.of[g.id])
             level = "rack" if cause == _RACK_EXCL else "host"
             if cause == _HOST_EXCL and some_empty:
                 return n, "%s: no empty host has room for its %d servers" % (self._gdesc(g), b.n)
             return n, "%s: no empty %s left" % (self._gdesc(g), level)
-        if cause in (_RACK_EXCL, _HOST_EXCL):
+        if cause in (_RACK_EXCL, _HOST_EXCL):  # reserved by others (a rack, at rack level)
             return len(self.new), "%s: every host with room is reserved for an exclusivity group" % self._label(sids)
         if b.n > 1:
             g = self._groups_with(sids, "affinity", "host")
