@@ -73,6 +73,7 @@ test: deps
 
 bench: venv collection-link
 	$(BIN)/python benchmarks/bench_filter.py
+	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_valet_api.py
 
 bench-rollout: venv collection-link  ## first converge vs no-op re-run, default and multi_controller
