@@ -65,6 +65,35 @@ class FlavorNotFound(CloudError, LookupError):
         self.flavor = flavor
 
 
+class UnusableCloud:
+    """A cloud valet-api cannot read as configured: the service still starts, and says why.
+
+    /v1/status reports the reason and every decision answers 503 with it, which tells an
+    operator more than a WSGI worker that fails to boot.
+    """
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def hosts(self):
+        raise CloudError(self.reason)
+
+    def flavor_size(self, flavor):
+        raise CloudError(self.reason)
+
+    def status(self):
+        return {"cloud": "error: %s" % self.reason}
+
+
+def from_conf(conf):
+    """Cloud(conf), or an UnusableCloud naming the option that keeps it from being built."""
+    try:
+        return Cloud(conf)
+    except ValueError as exc:
+        LOG.error("valet-api cannot read the cloud: %s", exc)
+        return UnusableCloud(str(exc))
+
+
 class Cloud:
     """Reads the cloud for the engine. Thread-safe: one census at a time, shared by concurrent callers."""
 

@@ -7,6 +7,7 @@ deadlocks included). Of two overlapping decisions on one host only one can commi
 """
 
 import collections
+import dataclasses
 import uuid as uuidlib
 
 from oslo_db import api as oslo_db_api
@@ -169,6 +170,9 @@ def sizes(cloud, resources, server_uuids):
             except LookupError as exc:
                 name = resources[u].get("name") or u
                 raise ApiError(400, "server %s: unknown flavor %s (%s)" % (name, flavor, exc)) from None
+            except Exception as exc:
+                LOG.exception("cannot read the size of flavor %s", flavor)
+                raise ApiError(503, "cannot read flavor sizes from the cloud: %s" % type(exc).__name__) from None
         out[u] = cache[flavor]
     return out
 
@@ -236,6 +240,10 @@ def run_decision(database, attempt):
 
 
 def place(hosts, servers, groups, fixed=None):
+    # A member that is neither asked for nor placed (a server whose placement was deleted, or
+    # not planned yet) binds nothing now; the engine takes only members it can see.
+    known = {s.id for s in servers} | set(fixed or {}) | {g.id for g in groups}
+    groups = [dataclasses.replace(g, members=tuple(m for m in g.members if m in known)) for g in groups]
     try:
         return engine.place(hosts, servers, groups, fixed=fixed)
     except engine.Unplaceable as exc:

@@ -33,7 +33,7 @@ def init_application(conf=None, cloud=None):
     """The WSGI callable.
 
     conf: a ConfigOpts with valet_api.conf's options registered and parsed (default: the config
-    file's); cloud: what reads the cloud (default: valet_api.cloud.Cloud; tests pass their own).
+    file's); cloud: what reads the cloud (default: valet_api.cloud.from_conf; tests pass their own).
     """
     if conf is None:
         conf = load_conf()
@@ -41,7 +41,7 @@ def init_application(conf=None, cloud=None):
     if cloud is None:
         from valet_api import cloud as cloud_mod
 
-        cloud = cloud_mod.Cloud(conf)
+        cloud = cloud_mod.from_conf(conf)
     return deploy.loadapp(conf, cloud)
 
 

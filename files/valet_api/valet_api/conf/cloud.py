@@ -17,7 +17,6 @@ REQUEST_TIMEOUT = 30
 SERVICE_TYPES = {"placement": "placement", "nova": "compute"}
 
 
-
 def _adapter_opts(group):
     """keystoneauth1's adapter options, with this group's service type as the default."""
     opts = copy.deepcopy(ks_loading.get_adapter_conf_options(include_deprecated=False))
@@ -50,4 +49,3 @@ def list_opts():
         (CLOUD_GROUP, auth + _session_opts()),
         *[(group, _adapter_opts(group)) for group in SERVICE_TYPES],
     ]
-
