@@ -568,6 +568,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # Connections waiting to be accepted: a scheduler's worth of concurrent requests, not 5.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # A client that timed out (fault "slow") leaves a broken pipe behind: not news.

@@ -76,6 +76,9 @@ def _password_opts():
     opts = ks_loading.get_auth_plugin_conf_options(DEFAULT_AUTH_TYPE)
     legacy = {new: old for old, new in LEGACY_AUTH_NAMES.items()}
     for opt in opts:
+        # keystoneauth1 marks auth_url required: the service would then refuse to start (or
+        # reload) without a [valet] section; the client says what is missing instead.
+        opt.required = False
         if opt.dest in legacy:
             opt.deprecated_opts.append(cfg.DeprecatedOpt(legacy[opt.dest], group=GROUP))
         if opt.dest in LEGACY_DEFAULTS:
