@@ -55,9 +55,11 @@ class ValetAuthError(ValetError):
 class ValetAPIError(ValetError):
     """valet-api answered with an HTTP error."""
 
-    def __init__(self, status, explanation, method="", path=""):
+    def __init__(self, status, explanation, method="", path="", from_api=False):
         self.status = status
         self.explanation = explanation
+        # True: the explanation is valet-api's JSON error explanation, written for its users.
+        self.from_api = from_api
         super().__init__("valet-api %s %s failed with HTTP %s: %s" % (method, path, status, explanation))
 
 
@@ -69,7 +71,8 @@ def unwrap(reply, key):
 
 
 def _explanation(response):
-    """What valet-api said went wrong: its JSON explanation, else the (plain-text) body."""
+    """(what valet-api said went wrong, whether it said it in its JSON error): its JSON
+    explanation, else the (plain-text) body."""
     try:
         data = response.json()
     except (ValueError, RecursionError):
@@ -78,9 +81,9 @@ def _explanation(response):
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
         text = data.get("explanation") or error.get("message") or data.get("title")
         if text:
-            return str(text)
+            return str(text), True
     text = (response.text or "").strip()
-    return text[:500] if text else (response.reason or "no explanation given")
+    return (text[:500] if text else (response.reason or "no explanation given")), False
 
 
 def _why(exc):
@@ -329,7 +332,8 @@ class ValetClient:
             # refusing the new token asked for after a 401.
             raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc)) from exc
         if response.status_code >= 400:
-            raise ValetAPIError(response.status_code, _explanation(response), method, path)
+            text, from_api = _explanation(response)
+            raise ValetAPIError(response.status_code, text, method, path, from_api)
         if not response.content:
             return response.status_code, None
         try:
