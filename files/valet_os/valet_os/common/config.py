@@ -88,6 +88,7 @@ def _password_opts():
 
 def _auth_opts():
     auth_type, auth_section = ks_loading.get_auth_common_conf_options()
+    auth_type.default = DEFAULT_AUTH_TYPE  # as register_opts sets it
     return [auth_section, auth_type] + _password_opts()
 
 
