@@ -326,9 +326,7 @@ class ValetClient:
         except ks_exc.ConnectionError as exc:
             raise ValetUnavailable("valet-api %s %s got no answer: %s" % (method, path, _why(exc))) from exc
         except ks_exc.ClientException as exc:
-            LOG = logging.getLogger(__name__)
-
-# valet-api's replies come back as responses (raise_exc=False): this is Keystone
+            # valet-api's replies come back as responses (raise_exc=False): this is Keystone
             # refusing the new token asked for after a 401.
             raise ValetAuthError("no Keystone token for the Valet %s: %s" % (self._who, exc)) from exc
         if response.status_code >= 400:

@@ -16,8 +16,6 @@ import functools
 from heat.engine import stack as heat_stack
 from oslo_log import log as logging
 
-from valet_os.heat import plan
-
 LOG = logging.getLogger(__name__)
 
 TARGET = "add_resource"
@@ -52,7 +50,7 @@ def _wrap(original):
             and source is not self
         ):
             uuids = {name: res.uuid for name, res in self.resources.items() if res.uuid}
-            # Raises ValetPlanError as the pre-op would: Heat fails the update with its reason.
+            # Raises plan.ValetPlanError as the pre-op would: Heat fails the update with its reason.
             PLANNER.send(self, self.action, target=source, uuids=uuids, needed=_in_plan(resource.uuid))
         return result
 

@@ -202,7 +202,12 @@ class Planner:
                 exc.explanation[:MAX_EXPLANATION],
                 exc.status,
             )
-        return "Valet refused %s of stack %s (HTTP %s); request %s" % (action, stack.name, exc.status, _request_id(stack))
+        return "Valet refused %s of stack %s (HTTP %s); request %s" % (
+            action,
+            stack.name,
+            exc.status,
+            _request_id(stack),
+        )
 
     @staticmethod
     def _unavailable(stack, action, exc, frees_only):
