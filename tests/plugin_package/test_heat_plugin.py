@@ -325,3 +325,48 @@ def test_tenant_sees_no_internals(heat, valet_conf, emulator, keystone, caplog, 
     # The service log has the details, under the same request id.
     logged = [r.getMessage() for r in caplog.records if request_id in r.getMessage()]
     assert logged and any(("127.0.0.1" in m or "valet" in m) for m in logged), logged
+
+
+# The update adds a group h over two new members: Heat creates c and d before h (h refers to them).
+TEMPLATE_WITH_NEW_GROUP = (
+    PLUGIN_DIR_TEMPLATE
+    + """
+  c: {type: OS::Heat::None}
+  d: {type: OS::Heat::None}
+  h:
+    type: ATT::Valet::GroupAssignment
+    properties:
+      group_type: diversity
+      level: host
+      resources: [{get_resource: c}, {get_resource: d}]
+"""
+)
+
+
+def test_legacy_update_plans_a_new_group_before_its_new_members_are_created(heat, valet_conf, emulator, monkeypatch):
+    from heat.engine.resources.openstack.heat import none_resource
+
+    from valet_os.heat import plan
+
+    stk = make_stack(heat, PLUGIN_DIR_TEMPLATE)
+    stk.store()
+    stk.create()
+    emulator.clear()
+    heard_at_create = {}
+    real_create = none_resource.NoneResource.handle_create
+
+    def create(res):
+        heard_at_create[res.name] = emulator.state.find_plan(stk.id)["resources"]
+        return real_create(res)
+
+    monkeypatch.setattr(none_resource.NoneResource, "handle_create", create)
+    stk.update(make_stack(heat, TEMPLATE_WITH_NEW_GROUP))
+    assert stk.state == ("UPDATE", "COMPLETE"), stk.status_reason
+    c, d, h = stk["c"].uuid, stk["d"].uuid, stk["h"].uuid
+    # When d was created valet-api knew h's rule over c and d (h had no row yet: a provisional id).
+    provisional = plan.provisional_id(stk.id, "h")
+    assert heard_at_create["d"][provisional]["properties"]["resources"] == [c, d]
+    # Once h has its row, the plan holds it under its uuid, and the provisional id is gone.
+    final = emulator.state.find_plan(stk.id)["resources"]
+    assert final[h]["properties"] == {"group_type": "diversity", "level": "host", "resources": [c, d]}
+    assert provisional not in final

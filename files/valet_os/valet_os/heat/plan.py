@@ -8,6 +8,7 @@ requests with the same bodies and follow failure_mode the same way.
 
 import copy
 import json
+import uuid as uuidlib
 
 from heat.engine import function
 from heat.engine import template
@@ -67,17 +68,31 @@ def resource_uuids(stack):
     return {name: res.uuid for name, res in stack.resources.items() if res.uuid}
 
 
-def build_resources(stack, uuids):
+def provisional_id(stack_id, name):
+    """The id a group without a row yet is planned under: the same in every PUT of the stack."""
+    return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "valet-group:%s/%s" % (stack_id, name)))
+
+
+def build_resources(stack, uuids, stack_id=None):
     """Return {uuid: {"name", "type", "properties"}} for the planned resources of stack.
 
     Works from the stack's definitions, never its Resource objects: building those
     for the new stack of a legacy update would break Heat's own update. uuids maps
     resource names to the uuids valet-api knows them by (the engine decides which).
+    stack_id: the id of the stack valet-api knows (stack's own by default).
     """
     # A private copy of the stack definition: the parsed definitions it caches hold
     # weak references to it, and Heat's own copy must stay as Heat left it.
     tmpl = template.Template(copy.deepcopy(stack.t.t), files=stack.t.files, env=stack.t.env)
     sdefn = stack.defn.clone_with_new_template(tmpl, stack.identifier())
+    # Legacy engine: a group an update adds is created after its members (it references
+    # them), so when Nova places them it has no row. It is planned under a provisional id
+    # until it has one (valet_os.heat.legacy sends the plan again then), so that the
+    # members are placed under its rule.
+    uuids = dict(uuids)
+    for name in sdefn.enabled_rsrc_names():
+        if name not in uuids and sdefn.resource_definition(name).resource_type == GROUP_ASSIGNMENT:
+            uuids[name] = provisional_id(stack_id or stack.id, name)
     plan = {}
     for name in sorted(sdefn.enabled_rsrc_names()):
         defn = sdefn.resource_definition(name)
@@ -168,7 +183,7 @@ class Planner:
             uuids = resource_uuids(stack)
         elif callable(uuids):
             uuids = uuids()
-        resources = build_resources(stack if target is None else target, uuids)
+        resources = build_resources(stack if target is None else target, uuids, stack.id)
         if needed is not None and not needed(resources):
             return
         if action in (stack.CREATE, stack.ADOPT):
