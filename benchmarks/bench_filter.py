@@ -231,10 +231,10 @@ def main():
         if keystone is not None:
             keystone.create_service_user("valet", "valet-bench-pw")
             overrides.update(
-                admin_username="valet",
-                admin_password="valet-bench-pw",
-                admin_tenant_name="service",
-                admin_auth_url=keystone.auth_url,
+                username="valet",
+                password="valet-bench-pw",
+                project_name="service",
+                auth_url=keystone.auth_url,
             )
         else:
             print("no tests/keystone_server.py: the filter cannot authenticate, stopping here")

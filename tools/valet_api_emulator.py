@@ -103,6 +103,8 @@ class State:
             "stack_id": stack_id,
             "timeout": body.get("timeout"),
             "resources": resources,
+            # The stack's (or server's) owner as the plugin says; absent: the token's project.
+            "project_id": body.get("project_id"),
         }
         self.plans[plan["id"]] = plan
         locations = body.get("locations")
@@ -248,6 +250,7 @@ class State:
             "id": previous.get("id") or _new_id(),
             "orchestration_id": res_uuid,
             "resource_id": previous.get("resource_id"),
+            "project_id": previous.get("project_id") or plan.get("project_id"),
             "plan_id": plan["id"],
             "name": plan["resources"][res_uuid].get("name"),
             "location": host,
@@ -339,6 +342,8 @@ class State:
             current = self.place(plan, res_uuid, locations)
         if body.get("resource_id"):
             current["resource_id"] = body["resource_id"]
+        if body.get("project_id"):
+            current["project_id"] = body["project_id"]
         return current
 
     # -- groups ----------------------------------------------------------------------------
@@ -568,6 +573,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # Connections waiting to be accepted: a scheduler's worth of concurrent requests, not 5.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # A client that timed out (fault "slow") leaves a broken pipe behind: not news.

@@ -27,13 +27,13 @@ VALET_PASSWORD = "valet-service-pw"
 
 @pytest.fixture(scope="session")
 def valet_user(keystone):
-    """The Valet service user in Keystone: (username, password, project)."""
+    """The Valet service user in Keystone, as [valet] options (keystoneauth1's names)."""
     keystone.create_service_user("valet", VALET_PASSWORD, project="service", role="admin")
     return {
-        "admin_username": "valet",
-        "admin_password": VALET_PASSWORD,
-        "admin_tenant_name": "service",
-        "admin_auth_url": keystone.auth_url,
+        "username": "valet",
+        "password": VALET_PASSWORD,
+        "project_name": "service",
+        "auth_url": keystone.auth_url,
     }
 
 

@@ -172,12 +172,12 @@ def test_token_reused_and_secrets_never_logged(valet_conf, emulator, keystone, c
     token = api._adapter.get_token()
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "POST" in text  # keystoneauth1 did log the requests
-    assert valet_conf.valet.admin_password not in text and token not in text
+    assert valet_conf.valet.password not in text and token not in text
     assert all(r["token"] for r in emulator.requests)
 
 
 def test_bad_password_is_an_auth_error(valet_conf, emulator):
-    valet_conf.set_override("admin_password", "wrong", group="valet")
+    valet_conf.set_override("password", "wrong", group="valet")
     with pytest.raises(client.ValetAuthError) as exc:
         client.ValetClient(valet_conf).create_plan({"plan_name": "p", "resources": {}})
     assert "wrong" not in str(exc.value)
@@ -185,7 +185,7 @@ def test_bad_password_is_an_auth_error(valet_conf, emulator):
 
 
 def test_keystone_down_is_unavailable_not_an_auth_error(valet_conf, emulator):
-    valet_conf.set_override("admin_auth_url", "http://127.0.0.1:%d/v3" % free_port(), group="valet")
+    valet_conf.set_override("auth_url", "http://127.0.0.1:%d/v3" % free_port(), group="valet")
     with pytest.raises(client.ValetUnavailable, match="Keystone unreachable.*Errno 111"):
         client.ValetClient(valet_conf).create_plan({"plan_name": "p", "resources": {}})
     assert emulator.requests == []

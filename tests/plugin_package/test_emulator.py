@@ -243,3 +243,16 @@ def test_cli_runs_with_plain_python3(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_plan_and_placement_keep_the_owners_project(emulator):
+    body = {"plan_name": "s", "stack_id": "st", "resources": servers("a", "b"), "project_id": "p-owner"}
+    status, reply = call(emulator, "POST", "/plans", body)
+    assert status == 201 and reply["plan"]["project_id"] == "p-owner"
+    status, reply = call(emulator, "POST", "/placements/a", {"locations": ["h1"], "resource_id": "i-a"})
+    assert status == 201 and reply["placement"]["project_id"] == "p-owner"  # the plan's, when not said
+    status, reply = call(
+        emulator, "POST", "/placements/b", {"locations": ["h2"], "resource_id": "i-b", "project_id": "p-owner"}
+    )
+    assert status == 201 and reply["placement"]["project_id"] == "p-owner"
+    assert emulator.requests[-1]["body"]["project_id"] == "p-owner"

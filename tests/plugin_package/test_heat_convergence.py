@@ -94,6 +94,7 @@ def test_create_update_delete_send_the_plan_before_any_resource_starts(heat, val
         "plan_name": "teststack",
         "stack_id": stk.id,
         "timeout": "60 sec",
+        "project_id": "test_tenant_id",  # the stack's owner (heat.tests.utils.dummy_context)
         "resources": {
             uuid["group"]: {
                 "name": "group",

@@ -242,3 +242,131 @@ def test_disabled_without_stack_scheduler_hints(heat, valet_conf, emulator):
     stk.create()
     assert stk.state == ("CREATE", "COMPLETE")
     assert emulator.requests == []
+
+
+# The update adds c to the group (and replaces nothing): c gets its row, so its uuid, mid-update.
+TEMPLATE_WITH_C = PLUGIN_DIR_TEMPLATE.replace(
+    "  b: {type: OS::Heat::None}\n", "  b: {type: OS::Heat::None}\n  c: {type: OS::Heat::None}\n"
+).replace("[{get_resource: a}, {get_resource: b}]", "[{get_resource: a}, {get_resource: b}, {get_resource: c}]")
+
+
+def test_legacy_update_sends_a_new_member_with_its_uuid_before_creating_it(heat, valet_conf, emulator, monkeypatch):
+    from heat.engine.resources.openstack.heat import none_resource
+
+    stk = make_stack(heat, PLUGIN_DIR_TEMPLATE)
+    stk.store()
+    stk.create()
+    assert stk.state == ("CREATE", "COMPLETE"), stk.status_reason
+    group_uuid, a, b = stk["group"].uuid, stk["a"].uuid, stk["b"].uuid
+    emulator.clear()
+
+    # What valet-api had heard when Heat created c (for a server: when Nova was asked).
+    heard_at_create = {}
+    real_create = none_resource.NoneResource.handle_create
+
+    def create(res):
+        heard_at_create[res.name] = [r["body"] for r in emulator.requests if r["method"] == "PUT"]
+        return real_create(res)
+
+    monkeypatch.setattr(none_resource.NoneResource, "handle_create", create)
+    stk.update(make_stack(heat, TEMPLATE_WITH_C))
+    assert stk.state == ("UPDATE", "COMPLETE"), stk.status_reason
+    c = stk["c"].uuid
+    last = heard_at_create["c"][-1]
+    assert (last["action"], last["resources"][group_uuid]["properties"]["resources"]) == ("update", [a, b, c])
+    # No PUT ever named a member by its bare name.
+    for body in (r["body"] for r in emulator.requests if r["method"] == "PUT"):
+        assert set(body["resources"][group_uuid]["properties"]["resources"]) <= {a, b, c}
+    assert emulator.state.find_plan(stk.id)["resources"][group_uuid]["properties"]["resources"] == [a, b, c]
+
+
+def test_plan_carries_the_stack_owners_project(heat, valet_conf, emulator):
+    stk = make_stack(heat, PLUGIN_DIR_TEMPLATE)
+    stk.store()
+    stk.create()
+    (post,) = emulator.requests
+    assert post["body"]["project_id"] == stk.tenant_id == "test_tenant_id"  # the owner, from Heat's context
+    assert emulator.state.find_plan(stk.id)["project_id"] == "test_tenant_id"
+
+
+@pytest.mark.parametrize("fault", ["keystone-down", "bad-password", "error500", "not-json", "plain-text-400"])
+def test_tenant_sees_no_internals(heat, valet_conf, emulator, keystone, caplog, fault):
+    """The status reason a tenant reads names no Keystone URL, no Valet user, no raw reply."""
+    import bad_servers
+
+    server = None
+    if fault == "keystone-down":
+        valet_conf.set_override("auth_url", "http://127.0.0.1:9/v3", group="valet")
+    elif fault == "bad-password":
+        valet_conf.set_override("password", "wrong-secret", group="valet")
+    elif fault == "error500":
+        emulator.set_fault("error500")
+    else:
+        payload, status = {
+            "not-json": (b"<html>internal detail 10.0.0.7</html>", "201 Created"),
+            "plain-text-400": (b"internal detail 10.0.0.7", "400 Bad Request"),
+        }[fault]
+        server = bad_servers.BadServer(bad_servers.canned(payload, status)).__enter__()
+        valet_conf.set_override("url", server.url, group="valet")
+    try:
+        stk = make_stack(heat, PLUGIN_DIR_TEMPLATE)
+        stk.store()
+        with caplog.at_level("WARNING"):
+            stk.create()
+    finally:
+        if server is not None:
+            server.__exit__()
+    reason = stk.status_reason
+    assert stk.state == ("CREATE", "FAILED"), reason
+    for secret in (keystone.url, "127.0.0.1", "'valet'", "wrong-secret", "injected internal error", "internal detail"):
+        assert secret not in reason
+    request_id = stk.context.request_id
+    assert reason.endswith("request %s" % request_id)
+    # The service log has the details, under the same request id.
+    logged = [r.getMessage() for r in caplog.records if request_id in r.getMessage()]
+    assert logged and any(("127.0.0.1" in m or "valet" in m) for m in logged), logged
+
+
+# The update adds a group h over two new members: Heat creates c and d before h (h refers to them).
+TEMPLATE_WITH_NEW_GROUP = (
+    PLUGIN_DIR_TEMPLATE
+    + """
+  c: {type: OS::Heat::None}
+  d: {type: OS::Heat::None}
+  h:
+    type: ATT::Valet::GroupAssignment
+    properties:
+      group_type: diversity
+      level: host
+      resources: [{get_resource: c}, {get_resource: d}]
+"""
+)
+
+
+def test_legacy_update_plans_a_new_group_before_its_new_members_are_created(heat, valet_conf, emulator, monkeypatch):
+    from heat.engine.resources.openstack.heat import none_resource
+
+    from valet_os.heat import plan
+
+    stk = make_stack(heat, PLUGIN_DIR_TEMPLATE)
+    stk.store()
+    stk.create()
+    emulator.clear()
+    heard_at_create = {}
+    real_create = none_resource.NoneResource.handle_create
+
+    def create(res):
+        heard_at_create[res.name] = emulator.state.find_plan(stk.id)["resources"]
+        return real_create(res)
+
+    monkeypatch.setattr(none_resource.NoneResource, "handle_create", create)
+    stk.update(make_stack(heat, TEMPLATE_WITH_NEW_GROUP))
+    assert stk.state == ("UPDATE", "COMPLETE"), stk.status_reason
+    c, d, h = stk["c"].uuid, stk["d"].uuid, stk["h"].uuid
+    # When d was created valet-api knew h's rule over c and d (h had no row yet: a provisional id).
+    provisional = plan.provisional_id(stk.id, "h")
+    assert heard_at_create["d"][provisional]["properties"]["resources"] == [c, d]
+    # Once h has its row, the plan holds it under its uuid, and the provisional id is gone.
+    final = emulator.state.find_plan(stk.id)["resources"]
+    assert final[h]["properties"] == {"group_type": "diversity", "level": "host", "resources": [c, d]}
+    assert provisional not in final

@@ -21,12 +21,13 @@ def make_hosts(host_manager, count, prefix="cmp"):
     return [host_manager.HostState("%s-%04d" % (prefix, i), "%s-%04d" % (prefix, i), None) for i in range(count)]
 
 
-def request_spec(hint=None, instance_uuid=None):
+def request_spec(hint=None, instance_uuid=None, project_id="tenant-project"):
     from nova import objects
 
     hints = {"heat_resource_uuid": [hint]} if hint else {}
     return objects.RequestSpec(
         instance_uuid=instance_uuid or str(uuid.uuid4()),
+        project_id=project_id,
         scheduler_hints=hints,
         num_instances=1,
         flavor=objects.Flavor(name="m1.small"),
@@ -77,10 +78,16 @@ def test_hint_passes_exactly_the_chosen_host(nova, valet_conf, emulator):
     calls = emulator.requests
     assert [(c["method"], c["path"]) for c in calls] == [("POST", "/v1/placements/" + a)]
     assert calls[0]["token"] is True
-    assert calls[0]["body"] == {"locations": [h.host for h in hosts], "resource_id": spec.instance_uuid}
+    # project_id: the instance's owner, so that valet-api can enforce exclusivity membership.
+    assert calls[0]["body"] == {
+        "locations": [h.host for h in hosts],
+        "resource_id": spec.instance_uuid,
+        "project_id": "tenant-project",
+    }
     # The emulator placed it: the host passed is the placement's location.
     placement = [p for p in valet_api_placements(emulator) if p["orchestration_id"] == a][0]
     assert passed[0].host == placement["location"]
+    assert placement["project_id"] == "tenant-project"
     # Diversity: the second server of the group must land elsewhere.
     passed_b = handler.get_filtered_objects([flt], hosts, request_spec(hint=b))
     assert len(passed_b) == 1 and passed_b[0].host != passed[0].host
@@ -112,6 +119,8 @@ def test_without_hint_asks_for_an_adhoc_plan(nova, valet_conf, emulator):
     (call,) = emulator.requests
     assert (call["method"], call["path"]) == ("POST", "/v1/plans")
     assert call["body"]["stack_id"] == spec.instance_uuid
+    assert call["body"]["project_id"] == "tenant-project"
+    assert emulator.state.plans[next(iter(emulator.state.plans))]["project_id"] == "tenant-project"
     assert call["body"]["locations"] == [h.host for h in hosts]
     assert list(call["body"]["resources"]) == [spec.instance_uuid]
 

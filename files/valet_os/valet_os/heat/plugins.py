@@ -10,6 +10,7 @@ traversal (valet_os.heat.convergence).
 from heat.engine import lifecycle_plugin
 
 from valet_os.heat import convergence
+from valet_os.heat import legacy
 from valet_os.heat import plan
 
 
@@ -19,6 +20,8 @@ class ValetLifecyclePlugin(lifecycle_plugin.LifecyclePlugin):
     def __init__(self):
         super().__init__()
         self._planner = plan.Planner()
+        # Resources a legacy update adds get their uuid later: sent then (valet_os.heat.legacy).
+        legacy.install(self._planner)
 
     def do_pre_op(self, cnxt, stack, current_stack=None, action=None):
         action = action or stack.action

@@ -18,6 +18,16 @@ def _location(reply):
     return reply.get("location") if isinstance(reply, dict) else None
 
 
+def _project(spec_obj):
+    """The instance's owner, for valet-api's exclusivity membership (None if Nova did not say)."""
+    return spec_obj.project_id if spec_obj.obj_attr_is_set("project_id") else None
+
+
+def _why(exc):
+    """Our own errors say what happened; anything else is named by its type too."""
+    return str(exc) if isinstance(exc, valet_client.ValetError) else "%s: %s" % (type(exc).__name__, exc)
+
+
 class ValetPlacement:
     """Asks valet-api which of the candidate hosts one instance goes to."""
 
@@ -35,11 +45,17 @@ class ValetPlacement:
         """The host name valet-api chose among names. Raise ValetError when it cannot say."""
         hint = spec_obj.get_scheduler_hint(HINT)
         if hint:
-            location = _location(self._api().place(hint, names, spec_obj.instance_uuid))
+            location = _location(self._api().place(hint, names, spec_obj.instance_uuid, _project(spec_obj)))
         else:
             location = self._adhoc(spec_obj, names)
         if not location:
             raise valet_client.ValetError("valet-api gave no location for %s" % (hint or spec_obj.instance_uuid))
+        if not isinstance(location, str) or location not in names:
+            # valet-api chooses among the hosts it is given: anything else is no answer.
+            raise valet_client.ValetError(
+                "valet-api chose %.100r for %s, which is not one of the %d candidate host(s)"
+                % (location, hint or spec_obj.instance_uuid, len(names))
+            )
         return location
 
     def _adhoc(self, spec_obj, names):
@@ -50,6 +66,7 @@ class ValetPlacement:
             "stack_id": uuid,
             "locations": names,
             "timeout": "60 sec",
+            "project_id": _project(spec_obj),
             "resources": {
                 uuid: {"name": uuid, "type": "OS::Nova::Server", "properties": {"flavor": spec_obj.flavor.name}}
             },
@@ -60,9 +77,9 @@ class ValetPlacement:
             if exc.status != 409:
                 raise
             # Rescheduling: the plan exists, ask for a placement among these hosts.
-            return _location(self._api().place(uuid, names, uuid))
+            return _location(self._api().place(uuid, names, uuid, _project(spec_obj)))
         placements = plan.get("placements") if isinstance(plan, dict) else None
-        return _location((placements or {}).get(uuid))
+        return _location(placements.get(uuid)) if isinstance(placements, dict) else None
 
 
 class ValetFilter(filters.BaseHostFilter):
@@ -87,22 +104,14 @@ class ValetFilter(filters.BaseHostFilter):
         names = list(dict.fromkeys(host.host for host in hosts))
         try:
             location = self._placement.host_for(spec_obj, names)
-        except valet_client.ValetError as exc:
-            return self._without_valet(hosts, spec_obj.instance_uuid, exc)
-        if location not in names:
-            LOG.warning(
-                "ValetFilter: Valet chose %s for instance %s, which is not among the %d candidate host(s)",
-                location,
-                spec_obj.instance_uuid,
-                len(names),
-            )
-        else:
-            LOG.info("ValetFilter: Valet chose host %s for instance %s", location, spec_obj.instance_uuid)
+        except Exception as exc:  # valet-api, its reply or [valet] itself: never a crash in Nova
+            return self._without_valet(hosts, spec_obj.instance_uuid, _why(exc))
+        LOG.info("ValetFilter: Valet chose host %s for instance %s", location, spec_obj.instance_uuid)
         return [host for host in hosts if host.host == location]
 
     @staticmethod
     def _without_valet(hosts, instance_uuid, exc):
-        if cfg.CONF.valet.failure_mode == "yield":
+        if config.failure_mode(cfg.CONF) == "yield":
             LOG.warning(
                 "ValetFilter: no answer from Valet for instance %s, passing all %d host(s) (failure_mode=yield): %s",
                 instance_uuid,
