@@ -58,10 +58,10 @@ def client(keystone, url, user="valet", password=VALET_PASSWORD):
     conf([], default_config_files=[])
     for name, value in dict(
         url=url,
-        admin_username=user,
-        admin_password=password,
-        admin_tenant_name="service",
-        admin_auth_url=keystone.auth_url,
+        username=user,
+        password=password,
+        project_name="service",
+        auth_url=keystone.auth_url,
         read_timeout=30,
         total_timeout=60,
     ).items():
