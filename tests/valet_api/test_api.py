@@ -491,3 +491,24 @@ def test_an_update_that_swaps_an_exclusive_server_keeps_its_host_reserved(api, c
     host = body["plan"]["placements"]["b"]["location"]
     assert state(db_url(conf))[1][host]["exclusive"] == "p1:gold"
     assert violations(cloud, *state(db_url(conf))) == []
+
+
+def test_the_engine_is_asked_only_about_servers_it_is_given(api, monkeypatch, cloud):
+    """A server whose placement was deleted stays in the plan: a replan of its group-mate leaves it out."""
+    from valet_api import engine
+
+    place = engine.place
+
+    def strict(hosts, servers, groups, fixed=None):
+        known = {s.id for s in servers} | {g.id for g in groups}
+        for g in groups:
+            assert set(g.members) <= known, "group %s names %s, not given" % (g.name, set(g.members) - known)
+        return place(hosts, servers, groups, fixed=fixed)
+
+    monkeypatch.setattr(engine, "place", strict)
+    resources = {"a": server("a"), "b": server("b"), "g": group("g", "diversity", ["a", "b"])}
+    plan = api("POST", "/v1/plans", plan_body("stk", resources))[1]["plan"]
+    pid = api("GET", "/v1/placements/a")[1]["placement"]["id"]
+    assert api("DELETE", "/v1/placements/" + pid)[0] == 204
+    others = [h.name for h in cloud.hosts() if h.name != plan["placements"]["b"]["location"]]
+    assert api("POST", "/v1/placements/b", {"locations": others})[0] == 201

@@ -137,6 +137,16 @@ def build_groups(resources, project_id, registered):
     return out
 
 
+def among(groups, server_ids):
+    """groups with members limited to these servers and the groups themselves.
+
+    A server whose placement was deleted stays in its plan's resources: the engine is asked only
+    about servers it is given.
+    """
+    known = set(server_ids) | {g.id for g in groups}
+    return [dataclasses.replace(g, members=tuple(m for m in g.members if m in known)) for g in groups]
+
+
 def exclusive_keys(groups):
     """server or group uuid -> the exclusivity key it holds hosts under (first by key)."""
     by_id = {g.id: g for g in groups}

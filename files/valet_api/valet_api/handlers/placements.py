@@ -86,7 +86,7 @@ def _replan(svc, plan, current, locations, resource_id, groups):
         ]
         fixed = {p["orchestration_id"]: p["host"] for p in mine if p["orchestration_id"] != u}
         hosts = planning.engine_hosts(cloud_hosts, rows, db.placements(session), plan["id"])
-        result = planning.place(hosts, servers, groups, fixed=fixed)
+        result = planning.place(hosts, servers, planning.among(groups, [s.id for s in servers]), fixed=fixed)
         host = result.hosts[u]
         db.move_placement(session, u, host, keys.get(u))
         if resource_id:
