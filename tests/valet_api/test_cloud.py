@@ -481,7 +481,8 @@ def test_status_returns_when_a_service_hangs(tmp_path, placement):
 
 def test_placement_with_keystone_needs_only_the_service_role(tmp_path, keystone, nova):
     """Keystone tokens checked by keystonemiddleware in Placement; the Valet user has the service role only."""
-    keystone.create_service_user("valet", "valet-pw", role="service")
+    # A user of its own: other test files share this Keystone and its "valet" user.
+    keystone.create_service_user("valet-reader", "valet-pw", role="service")
     keystone.create_service_user("nobody", "nobody-pw", role="member")
     with PlacementServer(keystone=keystone) as ks_placement:
         # seeded through Placement's API as Keystone's admin
@@ -513,7 +514,7 @@ def test_placement_with_keystone_needs_only_the_service_role(tmp_path, keystone,
                 "project_domain_name": "Default",
             }
 
-        valet = cloud.Cloud(make_conf(tmp_path, ks_placement.url, nova.url, auth=user("valet", "valet-pw")))
+        valet = cloud.Cloud(make_conf(tmp_path, ks_placement.url, nova.url, auth=user("valet-reader", "valet-pw")))
         assert valet.hosts() == [Host("cmp1", "cmp1", {"VCPU": 4, "MEMORY_MB": 0, "DISK_GB": 0})]
         assert valet.status() == {"placement": "ok", "nova": "ok"}
         nobody = cloud.Cloud(make_conf(tmp_path, ks_placement.url, nova.url, auth=user("nobody", "nobody-pw")))

@@ -13,6 +13,7 @@ import uuid as uuidlib
 from oslo_db import api as oslo_db_api
 from oslo_log import log as logging
 
+from valet_api import cloud as cloud_mod
 from valet_api import engine
 from valet_api.db import api as db
 from valet_api.errors import ApiError
@@ -180,9 +181,9 @@ def sizes(cloud, resources, server_uuids):
             except LookupError as exc:
                 name = resources[u].get("name") or u
                 raise ApiError(400, "server %s: unknown flavor %s (%s)" % (name, flavor, exc)) from None
-            except Exception as exc:
-                LOG.exception("cannot read the size of flavor %s", flavor)
-                raise ApiError(503, "cannot read flavor sizes from the cloud: %s" % type(exc).__name__) from None
+            except cloud_mod.CloudError as exc:
+                LOG.error("cannot read the size of flavor %s: %s", flavor, exc)
+                raise ApiError(503, "cannot read flavor sizes from the cloud") from None
         out[u] = cache[flavor]
     return out
 
