@@ -463,8 +463,8 @@ def test_ledger_file_round_trip(tmp_path):
     (tmp_path / 'bad.json').write_text('{')
     with pytest.raises(oi.IniError):
         oi.load_ledger(str(tmp_path / 'bad.json'))
-    (tmp_path / 'newer.json').write_text('{"version": 2, "files": {}}')
-    with pytest.raises(oi.IniError, match='ledger version 2'):
+    (tmp_path / 'newer.json').write_text('{"version": 3, "files": {}}')
+    with pytest.raises(oi.IniError, match='ledger version 3'):
         oi.load_ledger(str(tmp_path / 'newer.json'))
 
 
