@@ -820,9 +820,7 @@ def check_writable(path, size):
     stat = os.statvfs(directory)
     free = stat.f_bavail * stat.f_frsize
     if free < size:
-        raise IniError(
-            '%s: its directory %s has %d bytes free, the new file needs %d' % (path, directory, free, size)
-        )
+        raise IniError('%s: its directory %s has %d bytes free, the new file needs %d' % (path, directory, free, size))
 
 
 def write_atomic(path, data, move):

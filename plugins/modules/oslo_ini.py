@@ -252,9 +252,9 @@ from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import ch
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import decode
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import edit_list
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import encode
-from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import read_ledger
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import mask
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import option_values
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import read_ledger
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import redact
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import save_ledger
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import write_atomic
