@@ -119,8 +119,8 @@ options:
   secret:
     description:
       - The value and the previous value are masked in the output and in the diff.
-      - The file must not be readable by others (mode C(o+r)) while the edit is present: the module fails
-        before writing.
+      - The file must not be readable by others (mode C(o+r)) while the edit is present (the module fails
+        before writing).
       - The ledger keeps no previous value of a secret option (only that there was one), so O(state=absent)
         removes the option instead of restoring it; it removes it also without a ledger record (a lost ledger)
         or after a change since (a rotated password), so that no secret is left behind.
@@ -133,9 +133,9 @@ options:
     default: /var/lib/valet_openstack/ini_ledger.json
   literal:
     description:
-      - Write values (and O(default) members) so that oslo.config reads them back as given: a C($) is written
-        C($$), oslo.config's escape of its C($name) interpolation. V(false) writes them as given, for a
-        deliberate C($option) reference.
+      - Write values (and O(default) members) so that oslo.config reads them back as given (a C($) is written
+        C($$), oslo.config's escape of its C($name) interpolation).
+      - V(false) writes them as given, for a deliberate C($option) reference.
     type: bool
     default: true
   create:
@@ -155,7 +155,7 @@ attributes:
     platforms: posix
 notes:
   - The file is written atomically, once per call; its owner, group and mode are kept. A symlink stays a
-    link: its target is written (and its target's owner, group and mode kept). A failed write (full disk)
+    link (its target is written, and its target's owner, group and mode kept). A failed write (full disk)
     leaves no temporary file behind.
   - In the diff, the values of credential-like options (names containing C(password), C(secret), C(token),
     C(connection), C(transport_url), or ending in C(_key)) are masked as well, since the diff holds

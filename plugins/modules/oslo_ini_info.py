@@ -89,7 +89,7 @@ options:
   writable:
     description:
       - When O(edits) would change the file, also fail unless its directory (a symlink's target's) takes the
-        new file: a temporary file can be created there and the file system has room for it.
+        new file (a temporary file can be created there, and the file system has room for it).
     type: bool
     default: false
   secret_value:
