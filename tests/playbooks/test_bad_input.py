@@ -254,7 +254,7 @@ CASES = [
         "`valet_openstack_admin_password: 12345` (YAML reads an integer)",
         {"valet_openstack_admin_password": 12345},
         None,
-        ["valet_openstack_admin_password must be a string", "int", "needs quotes"],
+        ["valet_openstack_admin_password must be a string, not int", "quote it"],
     ),
     (
         "password-newline",
