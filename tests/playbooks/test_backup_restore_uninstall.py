@@ -133,3 +133,31 @@ def test_uninstall_removes_only_what_the_role_put_there(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not src.exists()
+
+
+def test_configure_writes_a_dollar_password_that_oslo_config_reads_back(tmp_path):
+    """Issue 24.2 through the role's own edit list: a `$` in the Valet password reaches Nova intact."""
+    from oslo_config import cfg
+
+    password = 'Va$let$$pw${x}$'
+    nova_conf = tmp_path / 'nova.conf'
+    nova_conf.write_text('[DEFAULT]\ndebug = False\n')
+    nova_conf.chmod(0o640)
+    extra = {
+        'valet_openstack_components': [
+            {'name': 'nova', 'conf': str(nova_conf), 'edits': '{{ valet_openstack_nova_edits }}'}
+        ],
+        'valet_openstack_admin_password': password,
+        # No service here to restart: the handler's list is empty.
+        'valet_openstack_restart_names': [],
+    }
+    proc = _run(tmp_path, [_role('configure.yml')], extra)
+    assert proc.returncode == 0 and 'changed=1' in proc.stdout, proc.stdout + proc.stderr
+    assert password not in proc.stdout + proc.stderr
+    conf = cfg.ConfigOpts()
+    conf.register_opts([cfg.StrOpt('admin_password', secret=True)], group='valet')
+    conf(args=[], default_config_files=[str(nova_conf)])
+    assert conf.valet.admin_password == password
+    # The next run finds the file right (the ledger and the comparison work on the written text).
+    proc = _run(tmp_path, [_role('configure.yml')], extra)
+    assert proc.returncode == 0 and 'changed=0' in proc.stdout, proc.stdout + proc.stderr
