@@ -15,10 +15,11 @@ value text of one option: everything else in the file is never re-rendered.
 
 The ledger (a plain dict, stored as JSON by the module) records what we
 changed, so that ``state=absent`` removes exactly that and nothing else.
-Its shape, the one place it is written down::
+It never holds a secret in clear.  Its shape, the one place it is written down::
 
-    {"version": 1,
-     "files": {"<path>": {                      # one "file record" per edited file
+    {"version": 2,
+     "files": {"<path>": {                      # one "file record" per edited file (path as given,
+                                                # a symlink's own path, not its target's)
          "file_created": true,                  # only if the module created the file
          "sections": {"<section>": {"blank_before": bool}},   # sections we created
          "options": {"<section>/<option>": <option record>}}}}
@@ -30,10 +31,19 @@ plain member or line value for a list or multi)::
     {"kind": "scalar", "created": true, "ours": sha256}           # we added the line
     {"kind": "scalar", "created": false, "ours": sha256,
      "previous_raw": "<the operator's raw value, put back on absent>"}
+    {"kind": "scalar", "created": false, "ours": sha256,
+     "previous_secret": true}           # a secret edit replaced a value: not kept, absent removes the line
     {"kind": "list", "created": true, "defaults": [...], "ours": member}
     {"kind": "list", "created": false, "ours": member, "before": raw, "after": raw,
      "moved_from": index or null}        # index our member had before position=last moved it
     {"kind": "multi", "ours": line value, "defaults": [...]}   # defaults: lines we wrote first
+
+Version 1 (releases 1.0 and 1.1) is read and migrated on load: a scalar record of a credential-like
+option (SENSITIVE_KEY_RE) loses its ``previous_raw`` for ``previous_secret``.
+
+Values are written for oslo.config to read back literally: a ``$`` is written ``$$`` (oslo.config
+interpolates ``$name``), unless the module's ``literal`` is false.  Everything below (ledger digests,
+comparisons) works on the text as written.
 """
 
 from __future__ import absolute_import
@@ -53,7 +63,9 @@ MASK = '********'
 KINDS = ('scalar', 'list', 'multi')
 STATES = ('present', 'absent')
 POSITIONS = ('any', 'last')
-LEDGER_VERSION = 1
+LEDGER_VERSION = 2
+# Older versions load_ledger migrates.
+LEDGER_VERSIONS_READ = (1, 2)
 
 
 class IniError(Exception):
@@ -337,8 +349,13 @@ def empty_file_ledger():
 
 def load_ledger(ledger_path):
     """The whole ledger (all files); an empty one when the file does not exist."""
+    return read_ledger(ledger_path)[0]
+
+
+def read_ledger(ledger_path):
+    """(ledger, migrated): migrated is true when an older version was converted in memory."""
     if not os.path.exists(ledger_path):
-        return {'version': LEDGER_VERSION, 'files': {}}
+        return {'version': LEDGER_VERSION, 'files': {}}, False
     with open(ledger_path, 'r') as handle:
         try:
             data = json.load(handle)
@@ -346,12 +363,21 @@ def load_ledger(ledger_path):
             raise IniError('%s: not valid JSON: %s' % (ledger_path, exc))
     if not isinstance(data, dict) or not isinstance(data.get('files'), dict):
         raise IniError('%s: not an INI ledger' % ledger_path)
-    if data.get('version') != LEDGER_VERSION:
+    if data.get('version') not in LEDGER_VERSIONS_READ:
         raise IniError(
-            '%s: ledger version %r, this collection reads version %d only'
-            % (ledger_path, data.get('version'), LEDGER_VERSION)
+            '%s: ledger version %r, this collection reads versions %s only'
+            % (ledger_path, data.get('version'), ', '.join(str(v) for v in LEDGER_VERSIONS_READ))
         )
-    return data
+    migrated = data['version'] != LEDGER_VERSION
+    if data['version'] == 1:
+        # 1.0 / 1.1 kept a replaced password in clear, to put it back on absent.
+        for file_record in data['files'].values():
+            for key, record in (file_record.get('options') or {}).items():
+                if 'previous_raw' in record and SENSITIVE_KEY_RE.search(key.rsplit('/', 1)[-1]):
+                    del record['previous_raw']
+                    record['previous_secret'] = True
+        data['version'] = LEDGER_VERSION
+    return data, migrated
 
 
 def save_ledger(ledger_path, data):
@@ -413,7 +439,7 @@ def _pop_preexisting(file_record, key):
     return False
 
 
-def _scalar_present(doc, section, option, value, file_record):
+def _scalar_present(doc, section, option, value, file_record, secret=False):
     entries = doc.entries_of(section, option)
     key = _option_key(section, option)
     if entries:
@@ -425,7 +451,11 @@ def _scalar_present(doc, section, option, value, file_record):
             return False, 'already set', previous
         record = file_record['options'].get(key)
         if record is None or record.get('kind') != 'scalar':
-            record = {'kind': 'scalar', 'created': False, 'previous_raw': entry.raw_value}
+            record = {'kind': 'scalar', 'created': False}
+            if secret:
+                record['previous_secret'] = True
+            else:
+                record['previous_raw'] = entry.raw_value
         record['ours'] = _digest(value)
         file_record['options'][key] = record
         doc.set_raw_value(entry, value)
@@ -435,25 +465,28 @@ def _scalar_present(doc, section, option, value, file_record):
     return True, 'option added', None
 
 
-def _scalar_absent(doc, section, option, value, file_record):
+def _scalar_absent(doc, section, option, value, file_record, secret=False):
+    """Put back what the ledger says; a secret edit's option never stays behind (ledger lost or not)."""
     key = _option_key(section, option)
     entries = doc.entries_of(section, option)
     entry = entries[-1] if entries else None
     previous = entry.value if entry else None
     if _pop_preexisting(file_record, key):
         return False, 'was there before us, left as is', previous
-    record = file_record['options'].get(key)
-    if record is not None:
-        if entry is None or _digest(entry.value) != record['ours']:
-            # Gone or changed by someone else since: theirs now.
-            del file_record['options'][key]
-            return False, 'value no longer ours, left as is', previous
-        del file_record['options'][key]
-        if record['created']:
+    record = file_record['options'].pop(key, None)
+    if record is not None and entry is not None and _digest(entry.value) == record['ours']:
+        if record['created'] or record.get('previous_secret'):
             doc.delete_lines(entry.start, entry.end)
             return True, 'option removed', previous
         doc.set_raw_value(entry, record['previous_raw'])
         return True, 'previous value restored', previous
+    if entry is not None and secret:
+        # No ledger record (lost ledger), or changed since (a rotated password): still ours to take.
+        doc.delete_lines(entry.start, entry.end)
+        return True, 'secret option removed', previous
+    if record is not None:
+        # Gone or changed by someone else since: theirs now.
+        return False, 'value no longer ours, left as is', previous
     if entry is not None and value is not None and entry.value == value:
         doc.delete_lines(entry.start, entry.end)
         return True, 'option removed', previous
@@ -692,9 +725,9 @@ def apply_change(text, path, params, file_ledger=None):
     section, option, value = params['section'], params['option'], params.get('value')
     if kind == 'scalar':
         if state == 'present':
-            out = _scalar_present(doc, section, option, value, file_record)
+            out = _scalar_present(doc, section, option, value, file_record, bool(params.get('secret')))
         else:
-            out = _scalar_absent(doc, section, option, value, file_record)
+            out = _scalar_absent(doc, section, option, value, file_record, bool(params.get('secret')))
     elif kind == 'list':
         if state == 'present':
             out = _list_present(
@@ -732,6 +765,7 @@ def edit_list(params):
     """The module's edits: O(edits), or the one edit its top-level options describe.
 
     An edit without a state takes the module's; a secret edit without a value takes secret_value.
+    With params' literal (default true) values and defaults are escaped for oslo.config.
     """
     if params.get('edits') is not None:
         raw = params['edits']
@@ -745,8 +779,67 @@ def edit_list(params):
         edit['secret'] = bool(edit['secret'])
         if edit['secret'] and edit['value'] is None and edit['state'] == 'present':
             edit['value'] = params.get('secret_value')
+        if params.get('literal', True):
+            edit['value'] = literal(edit['value'])
+            if edit['default']:
+                edit['default'] = [literal(d) for d in edit['default']]
         edits.append(edit)
     return edits
+
+
+def literal(value):
+    """The text oslo.config reads back as `value`: its `$name` interpolation escaped as `$$`."""
+    return value.replace('$', '$$') if isinstance(value, str) else value
+
+
+def check_secret_mode(path, edits):
+    """Refuse to put a secret into a file every user can read (symlinks followed: the target's mode)."""
+    secret = ['[%s] %s' % (e['section'], e['option']) for e in edits if e['secret'] and e['state'] == 'present']
+    if not secret or not os.path.exists(path):
+        return
+    mode = os.stat(path).st_mode & 0o7777
+    if mode & 0o004:
+        raise IniError(
+            '%s is readable by every user (mode %04o) and would hold the secret %s: remove the read permission'
+            ' for others first (chmod o-r %s)' % (path, mode, ', '.join(secret), path)
+        )
+
+
+def check_writable(path, size):
+    """Fail unless the file's directory (symlinks followed) takes a new file of `size` bytes.
+
+    What the module's write needs: a temporary file next to the real file, then a rename.
+    """
+    directory = os.path.dirname(os.path.realpath(path))
+    try:
+        fd, probe = tempfile.mkstemp(prefix='.oslo_ini.', dir=directory)
+    except OSError as exc:
+        raise IniError('%s: its directory %s is not writable: %s' % (path, directory, exc.strerror or exc))
+    os.close(fd)
+    os.unlink(probe)
+    stat = os.statvfs(directory)
+    free = stat.f_bavail * stat.f_frsize
+    if free < size:
+        raise IniError('%s: its directory %s has %d bytes free, the new file needs %d' % (path, directory, free, size))
+
+
+def write_atomic(path, data, move):
+    """Write `data` next to the real file behind `path` and move it in with move(tmp, real).
+
+    A symlink stays a link (its target gets the new text); a failed write (full disk) leaves no
+    temporary file behind.
+    """
+    real = os.path.realpath(path)
+    fd, tmp = tempfile.mkstemp(prefix='.oslo_ini.', dir=os.path.dirname(real))
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+        move(tmp, real)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    return real
 
 
 def apply_changes(text, path, edits, file_ledger=None):

@@ -117,7 +117,13 @@ options:
     type: list
     elements: str
   secret:
-    description: The value and the previous value are masked in the output and in the diff.
+    description:
+      - The value and the previous value are masked in the output and in the diff.
+      - The file must not be readable by others (mode C(o+r)) while the edit is present (the module fails
+        before writing).
+      - The ledger keeps no previous value of a secret option (only that there was one), so O(state=absent)
+        removes the option instead of restoring it; it removes it also without a ledger record (a lost ledger)
+        or after a change since (a rotated password), so that no secret is left behind.
     type: bool
     default: false
   ledger:
@@ -125,6 +131,13 @@ options:
       - JSON file recording what was changed, per file, section and option. Created with mode 0600.
     type: path
     default: /var/lib/valet_openstack/ini_ledger.json
+  literal:
+    description:
+      - Write values (and O(default) members) so that oslo.config reads them back as given (a C($) is written
+        C($$), oslo.config's escape of its C($name) interpolation).
+      - V(false) writes them as given, for a deliberate C($option) reference.
+    type: bool
+    default: true
   create:
     description:
       - Create the file (mode 0640) if it does not exist. When false a missing file is an error.
@@ -141,7 +154,9 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The file is written atomically, once per call; its owner, group and mode are kept.
+  - The file is written atomically, once per call; its owner, group and mode are kept. A symlink stays a
+    link (its target is written, and its target's owner, group and mode kept). A failed write (full disk)
+    leaves no temporary file behind.
   - In the diff, the values of credential-like options (names containing C(password), C(secret), C(token),
     C(connection), C(transport_url), or ending in C(_key)) are masked as well, since the diff holds
     the whole file.
@@ -225,7 +240,6 @@ edits:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -234,24 +248,23 @@ from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import ED
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import MASK
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import IniError
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import apply_changes
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import check_secret_mode
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import decode
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import edit_list
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import encode
-from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import load_ledger
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import mask
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import option_values
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import read_ledger
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import redact
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import save_ledger
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import write_atomic
 
 
 def _write(module, path, data, existed=True):
-    fd, tmp = tempfile.mkstemp(prefix='.oslo_ini.', dir=os.path.dirname(path) or '.')
-    with os.fdopen(fd, 'wb') as handle:
-        handle.write(data)
-    # atomic_move copies owner, group and mode from the file it replaces.
-    module.atomic_move(tmp, path)
+    # atomic_move copies owner, group and mode from the file it replaces: the link's target.
+    real = write_atomic(path, data, module.atomic_move)
     if not existed:
-        os.chmod(path, 0o640)
+        os.chmod(real, 0o640)
 
 
 def _summary(results):
@@ -279,6 +292,7 @@ def main():
             secret=dict(type='bool', default=False),
             ledger=dict(type='path', default='/var/lib/valet_openstack/ini_ledger.json'),
             create=dict(type='bool', default=False),
+            literal=dict(type='bool', default=True),
         ),
         mutually_exclusive=[('edits', 'section'), ('edits', 'option')],
         required_one_of=[('edits', 'section')],
@@ -299,9 +313,10 @@ def main():
         if existed:
             with open(path, 'rb') as handle:
                 text = decode(handle.read())
-        ledger = load_ledger(params['ledger'])
+        ledger, migrated = read_ledger(params['ledger'])
         key = os.path.abspath(path)
         new_text, file_record, results = apply_changes(text, path, edits, ledger['files'].get(key))
+        check_secret_mode(path, edits)
     except (IniError, IOError, OSError) as exc:
         module.fail_json(msg=mask(to_native(exc), secrets))
     for edit, res in zip(edits, results):
@@ -349,7 +364,7 @@ def main():
                 new_files[key] = file_record
             else:
                 new_files.pop(key, None)
-            if new_files != ledger['files']:
+            if new_files != ledger['files'] or migrated:
                 ledger['files'] = new_files
                 save_ledger(params['ledger'], ledger)
         except (IOError, OSError) as exc:

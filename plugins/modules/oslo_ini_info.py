@@ -17,7 +17,9 @@ version_added: 1.0.0
 description:
   - 'Parses the file with the same rules as oslo.config and fails with C(<path>: line N: <reason>) on a
     syntax error, or C(<path> does not exist) when it is missing.'
-  - Returns only the options asked for (configuration files hold passwords).
+  - Returns only the options asked for (configuration files hold passwords); the values of credential-like
+    options (names containing C(password), C(secret), C(token), C(connection), C(transport_url), or ending in
+    C(_key)) and of the options of secret O(edits) are masked.
   - Given O(edits) (as M(valet.openstack.oslo_ini) takes them) and the O(ledger), says which of them would
     change the file, without changing anything (a read-only plan for a rollout).
   - 'The result key C(values) holds, for each requested option, every value it has in the file, in file
@@ -75,9 +77,21 @@ options:
         type: list
         elements: str
       secret:
-        description: The value is a secret.
+        description:
+          - The value is a secret. With O(edits[].state=present), a file readable by others fails (as
+            M(valet.openstack.oslo_ini) would).
         type: bool
         default: false
+  literal:
+    description: As O(valet.openstack.oslo_ini#module:literal).
+    type: bool
+    default: true
+  writable:
+    description:
+      - When O(edits) would change the file, also fail unless its directory (a symlink's target's) takes the
+        new file (a temporary file can be created there, and the file system has room for it).
+    type: bool
+    default: false
   secret_value:
     description: The value of the secret edits that give none.
     type: str
@@ -147,10 +161,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import EDIT_SPEC
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import MASK
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import SENSITIVE_KEY_RE
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import IniError
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import apply_changes
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import check_secret_mode
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import check_writable
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import decode
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import edit_list
+from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import encode
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import load_ledger
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import mask
 from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import read_values
@@ -165,6 +184,8 @@ def main():
             edits=dict(type='list', elements='dict', options=EDIT_SPEC, default=[]),
             secret_value=dict(type='str', no_log=True),
             ledger=dict(type='path', default='/var/lib/valet_openstack/ini_ledger.json'),
+            literal=dict(type='bool', default=True),
+            writable=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -181,11 +202,18 @@ def main():
         with open(path, 'rb') as handle:
             text = decode(handle.read())
         sections, values = read_values(text, path, params['options'])
+        secret = set('%s/%s' % (e['section'], e['option']) for e in edits if e['secret'])
+        for name in values:
+            if name in secret or SENSITIVE_KEY_RE.search(name.rsplit('/', 1)[-1]):
+                values[name] = [MASK for _v in values[name]]
         pending = []
         if edits:
             ledger = load_ledger(params['ledger'])
-            _text, _fled, results = apply_changes(text, path, edits, ledger['files'].get(os.path.abspath(path)))
+            new_text, _fled, results = apply_changes(text, path, edits, ledger['files'].get(os.path.abspath(path)))
             pending = ['%s/%s' % (r['section'], r['option']) for r in results if r['changed']]
+            check_secret_mode(path, edits)
+            if pending and params['writable']:
+                check_writable(path, len(encode(new_text)))
     except (IniError, IOError, OSError) as exc:
         module.fail_json(msg=mask(to_native(exc), [params['secret_value']]))
     module.exit_json(changed=False, exists=True, sections=sections, values=values, pending=pending)

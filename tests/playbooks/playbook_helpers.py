@@ -66,6 +66,9 @@ class Controller:
         self.nova_conf = tmp_path / "nova.conf"
         self.heat_conf.write_text(HEAT_CONF)
         self.nova_conf.write_text(NOVA_CONF)
+        # As packaged (root:nova 0640): a world-readable file is refused before the password goes in.
+        self.heat_conf.chmod(0o640)
+        self.nova_conf.chmod(0o640)
         # A port nothing listens on unless a test starts the emulator there.
         self.vars = {
             "valet_openstack_heat_conf": str(self.heat_conf),

@@ -64,6 +64,10 @@ def _venv_without_wheel(c):
     c.vars["valet_openstack_venv"] = str(venv)
 
 
+def _world_readable_conf(c):
+    c.nova_conf.chmod(0o644)
+
+
 def _stray_host(c):
     # A host outside both groups, reached by widening the play's host pattern.
     c.groups = {"heat_engine": ["ctl1"]}
@@ -246,6 +250,69 @@ CASES = [
         ["valet_keystone_region"],
     ),
     (
+        "password-int",
+        "`valet_openstack_admin_password: 12345` (YAML reads an integer)",
+        {"valet_openstack_admin_password": 12345},
+        None,
+        ["valet_openstack_admin_password must be a string, not int", "quote it"],
+    ),
+    (
+        "password-newline",
+        "`valet_openstack_admin_password` with a line break in it",
+        {"valet_openstack_admin_password": "first-line\nsecond-line"},
+        None,
+        ["valet_openstack_admin_password must be one line"],
+    ),
+    (
+        "password-blank-end",
+        "`valet_openstack_admin_password` ending with a blank",
+        {"valet_openstack_admin_password": "valet-pw "},
+        None,
+        ["valet_openstack_admin_password must be one line without blanks at its start or end"],
+    ),
+    (
+        "backup-dir-empty",
+        "`valet_openstack_backup_dir: ''`",
+        {"valet_openstack_backup_dir": ""},
+        None,
+        ["valet_openstack_backup_dir = ''", "absolute path other than /"],
+    ),
+    (
+        "backup-dir-root",
+        "`valet_openstack_backup_dir: /`",
+        {"valet_openstack_backup_dir": "/"},
+        None,
+        ["valet_openstack_backup_dir = '/'", "absolute path other than /"],
+    ),
+    (
+        "backup-dir-relative",
+        "`valet_openstack_backup_dir: backups` (relative)",
+        {"valet_openstack_backup_dir": "backups"},
+        None,
+        ["valet_openstack_backup_dir", "absolute path other than /"],
+    ),
+    (
+        "backup-keep-zero",
+        "`valet_openstack_backup_keep: 0`",
+        {"valet_openstack_backup_keep": 0},
+        None,
+        ["valet_openstack_backup_keep = 0", ">= 1"],
+    ),
+    (
+        "src-dir-root",
+        "`valet_openstack_src_dir: /`",
+        {"valet_openstack_src_dir": "/"},
+        None,
+        ["valet_openstack_src_dir = '/'", "absolute path other than /"],
+    ),
+    (
+        "conf-world-readable",
+        "nova.conf readable by every user (mode 0644) while the Valet password goes in",
+        {},
+        _world_readable_conf,
+        ["valet_openstack_nova_conf", "nova.conf is readable by every user (mode 0644)", "chmod o-r"],
+    ),
+    (
         "service-missing",
         "`valet_openstack_nova_service: nova-schedulr` (no such service)",
         {"valet_openstack_nova_service": "nova-schedulr"},
@@ -298,6 +365,93 @@ def test_unreachable_valet_api(controller):
         controller, proc, ["valet_openstack_api_url", "127.0.0.1:%d" % port, "does not answer"], before, pkg_before
     )
     record("api-unreachable", "valet-api not listening at `valet_openstack_api_url`", msg)
+
+
+def test_url_with_credentials_refused_without_printing_them(controller):
+    """Issue 24.13: the message says what is wrong with the URL and never shows the user:password."""
+    controller.vars["valet_openstack_api_url"] = "http://valet:Url-S3cret@valet-api:8090/v1"
+    controller.vars["valet_openstack_admin_auth_url"] = "https://admin:Ks-S3cret@keystone:5000/v3"
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(
+        controller,
+        proc,
+        [
+            "valet_openstack_api_url = 'http://***@valet-api:8090/v1'",
+            "valet_openstack_admin_auth_url = 'https://***@keystone:5000/v3'",
+            "no user or password",
+        ],
+        before,
+        pkg_before,
+    )
+    output = proc.stdout + proc.stderr
+    assert "S3cret" not in output and "valet:Url" not in output and "admin:Ks" not in output
+    record("url-credentials", "`valet_openstack_api_url: http://user:password@valet-api:8090/v1`", msg)
+
+
+def test_password_messages_never_show_the_password(controller):
+    """Issue 24.13: the password's own checks name the variable, not the conf paths, and never print it."""
+    controller.vars["valet_openstack_admin_password"] = "Pw-First\nPw-Second"
+    proc = controller.run()
+    msgs = " | ".join(failure_messages(proc.stdout))
+    assert "valet_openstack_admin_password must be one line" in msgs
+    assert "valet_openstack_nova_conf" not in msgs and "valet_openstack_heat_conf" not in msgs
+    assert "Pw-First" not in proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def small_fs(controller):
+    """A 64 KiB tmpfs in the test's tmp dir, unmounted after (mounting needs root, as CI runs)."""
+    mnt = controller.tmp / "etc-heat"
+    mnt.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip("needs mount (root): %s" % proc.stderr.decode().strip())
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def _heat_conf_in(controller, directory):
+    conf = directory / "heat.conf"
+    conf.write_bytes(controller.heat_conf.read_bytes())
+    conf.chmod(0o640)
+    controller.heat_conf.unlink()
+    controller.vars["valet_openstack_heat_conf"] = str(conf)
+    return conf
+
+
+def test_read_only_config_directory_stops_the_plan(controller, small_fs):
+    """Issue 24.12: a directory heat.conf cannot be written in stops the plan, before pip runs."""
+    _heat_conf_in(controller, small_fs)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(
+        controller, proc, ["valet_openstack_heat_conf", "is not writable", "Read-only file system"], before, pkg_before
+    )
+    record("conf-dir-read-only", "heat.conf in a read-only directory", msg)
+
+
+def test_full_config_directory_stops_the_plan(controller, small_fs):
+    """Issue 24.12: no room for the new heat.conf next to the old one: the plan says so, nothing changes."""
+    _heat_conf_in(controller, small_fs)
+    filler = open(str(small_fs / "filler"), "wb", buffering=0)
+    try:
+        while True:
+            filler.write(b"x" * 1024)
+    except OSError:
+        pass
+    try:
+        filler.close()
+    except OSError:
+        pass
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(
+        controller, proc, ["valet_openstack_heat_conf", "bytes free, the new file needs"], before, pkg_before
+    )
+    assert not [n for n in os.listdir(str(small_fs)) if n.startswith(".oslo_ini.")]
+    record("conf-dir-full", "heat.conf's file system full", msg)
 
 
 @pytest.fixture

@@ -43,6 +43,8 @@ def test_package_is_gone(host):
     )
     assert "valet" not in eps
     assert not host.file("/opt/valet_os/src").exists
+    # The copies of nova.conf taken before each rollout hold the Valet password (issue 24.10).
+    assert not host.file("/var/backups/valet_openstack").exists
 
 
 def test_no_plugin_dir_entry(host):

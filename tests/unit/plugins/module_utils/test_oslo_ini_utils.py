@@ -463,8 +463,8 @@ def test_ledger_file_round_trip(tmp_path):
     (tmp_path / 'bad.json').write_text('{')
     with pytest.raises(oi.IniError):
         oi.load_ledger(str(tmp_path / 'bad.json'))
-    (tmp_path / 'newer.json').write_text('{"version": 2, "files": {}}')
-    with pytest.raises(oi.IniError, match='ledger version 2'):
+    (tmp_path / 'newer.json').write_text('{"version": 3, "files": {}}')
+    with pytest.raises(oi.IniError, match='ledger version 3'):
         oi.load_ledger(str(tmp_path / 'newer.json'))
 
 
@@ -483,3 +483,32 @@ def test_trailing_comma_of_continuation_list_survives_operator_edit_and_uninstal
     edited = first.text.replace('= ComputeFilter,', '= RamFilter,ComputeFilter,')
     undo = run(edited, first.ledger, **dict(params, state='absent'))
     assert undo.text == original.replace('= ComputeFilter,', '= RamFilter,ComputeFilter,')
+
+
+def test_write_atomic_follows_a_link_and_cleans_up_a_failed_write(tmp_path):
+    """Issue 24.1 / 24.12 without a real full disk: the move fails (ENOSPC), no temporary file is left."""
+    import errno
+
+    target = tmp_path / 'real' / 'nova.conf'
+    target.parent.mkdir()
+    target.write_text('old\n')
+    link = tmp_path / 'nova.conf'
+    link.symlink_to(target)
+
+    def failing_move(src, dst):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    with pytest.raises(OSError):
+        oi.write_atomic(str(link), b'new\n', failing_move)
+    assert os.listdir(str(target.parent)) == ['nova.conf'] and target.read_text() == 'old\n'
+    assert oi.write_atomic(str(link), b'new\n', os.rename) == str(target)
+    assert link.is_symlink() and target.read_text() == 'new\n'
+
+
+def test_literal_escapes_dollar_in_values_and_defaults():
+    edits = oi.edit_list(
+        dict(edits=[dict(section='s', option='o', kind='list', value='a$b', default=['$x'])], state='present')
+    )
+    assert edits[0]['value'] == 'a$$b' and edits[0]['default'] == ['$$x']
+    raw = oi.edit_list(dict(edits=[dict(section='s', option='o', value='a$b')], literal=False))
+    assert raw[0]['value'] == 'a$b'

@@ -121,7 +121,9 @@ def test_secret_never_appears_in_output(run_module, conf, tmp_path):
     assert res['changed'] and NEW_PW not in out and OLD_PW not in out
     out, res = run_module('oslo_ini', dict(args, state='absent'))
     assert NEW_PW not in out and OLD_PW not in out
-    assert conf.read_bytes() == original
+    # Issue 24.10: the ledger never held the operator's earlier password, so it is not put back:
+    # the option goes, no secret of anyone's is left.
+    assert conf.read_bytes() == original.replace(('admin_password = %s\n' % OLD_PW).encode(), b'')
 
 
 def test_diff_never_shows_other_credentials(run_module, tmp_path):
@@ -266,3 +268,221 @@ def test_info_missing_and_syntax_error(run_module, tmp_path):
     path.write_text('[DEFAULT]\n  oops\n')
     _out, res = run_module('oslo_ini_info', dict(path=str(path)))
     assert res['failed'] and res['msg'] == '%s: line 2: unexpected continuation line' % path
+
+
+# -- issue 24: symlinks, `$`, secrets, unwritable or full directories ------------------------------
+
+PASSWORD_EDITS = [
+    {'section': 'valet', 'option': 'url', 'value': 'http://valet-api:8090/v1'},
+    {'section': 'valet', 'option': 'admin_password', 'secret': True},
+]
+
+
+def test_symlinked_conf_stays_a_link_and_keeps_its_targets_mode(run_module, conf, tmp_path):
+    """Issue 24.1: install and uninstall write the link's target; the link is never replaced."""
+    link = tmp_path / 'etc-link' / 'nova.conf'
+    link.parent.mkdir()
+    link.symlink_to(conf)
+    original = conf.read_bytes()
+    args = ini_args(link, tmp_path, edits=PASSWORD_EDITS, secret_value=NEW_PW)
+    _out, res = run_module('oslo_ini', args)
+    assert res['changed'], res
+    assert link.is_symlink() and os.readlink(str(link)) == str(conf)
+    assert b'admin_password = ' + NEW_PW.encode() in conf.read_bytes()
+    st = os.stat(str(conf))
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 65534, 0o640)
+    assert not [n for n in os.listdir(str(conf.parent)) + os.listdir(str(link.parent)) if n.startswith('.oslo_ini.')]
+    _out, res = run_module('oslo_ini', dict(args, state='absent'))
+    assert res['changed'] and link.is_symlink()
+    assert conf.read_bytes() == original
+    assert os.stat(str(conf)).st_mode & 0o7777 == 0o640
+
+
+@pytest.mark.parametrize('password', ['pa$word', '$valet_pw', 'x$$y', '${url}tail$', 'end$'])
+def test_dollar_in_a_value_reads_back_exactly_with_oslo_config(run_module, conf, tmp_path, password):
+    """Issue 24.2: oslo.config interpolates `$name`; the module writes `$$` and reads back the exact value."""
+    from oslo_config import cfg
+
+    args = ini_args(conf, tmp_path, edits=PASSWORD_EDITS, secret_value=password)
+    out, res = run_module('oslo_ini', args)
+    assert res['changed'] and password not in out
+    conf_opts = cfg.ConfigOpts()
+    conf_opts.register_opts([cfg.StrOpt('admin_password', secret=True), cfg.StrOpt('url')], group='valet')
+    conf_opts(args=[], default_config_files=[str(conf)])
+    assert conf_opts.valet.admin_password == password
+    # Idempotent, and the plan (oslo_ini_info on the same edits) agrees nothing is left to do.
+    _out, res = run_module('oslo_ini', args)
+    assert not res['changed'], res
+    _out, info = run_module('oslo_ini_info', args)
+    assert info['pending'] == [], info
+    # literal=false writes the text as given (a deliberate reference).
+    _out, res = run_module(
+        'oslo_ini', ini_args(conf, tmp_path, section='valet', option='ref', value='$url', literal=False)
+    )
+    assert b'ref = $url\n' in conf.read_bytes()
+
+
+def test_ledger_never_holds_the_previous_secret(run_module, conf, tmp_path):
+    """Issue 24.10: the operator's earlier password replaced by ours is not kept in the ledger."""
+    with open(str(conf), 'ab') as handle:
+        handle.write(('\n[valet]\nadmin_password = %s\n' % OLD_PW).encode())
+    args = ini_args(conf, tmp_path, edits=PASSWORD_EDITS, secret_value=NEW_PW)
+    run_module('oslo_ini', args)
+    ledger = (tmp_path / 'state' / 'ledger.json').read_text()
+    assert OLD_PW not in ledger and NEW_PW not in ledger
+    record = json.loads(ledger)['files'][str(conf)]['options']['valet/admin_password']
+    assert record['previous_secret'] is True and 'previous_raw' not in record
+
+
+def test_ledger_of_release_1_is_read_and_its_secret_dropped(run_module, conf, tmp_path):
+    """A 1.0 / 1.1 ledger (version 1) still works; the clear previous password it held is gone once read."""
+    text = conf.read_text() + '\n[valet]\nurl = http://old\nadmin_password = %s\n' % NEW_PW
+    conf.write_text(text)
+    from ansible_collections.valet.openstack.plugins.module_utils.oslo_ini import _digest
+
+    v1 = {
+        'version': 1,
+        'files': {
+            str(conf): {
+                'sections': {},
+                'options': {
+                    'valet/admin_password': {
+                        'kind': 'scalar',
+                        'created': False,
+                        'ours': _digest(NEW_PW),
+                        'previous_raw': OLD_PW,
+                    },
+                    'valet/url': {
+                        'kind': 'scalar',
+                        'created': False,
+                        'ours': _digest('http://old'),
+                        'previous_raw': 'http://operator',
+                    },
+                },
+            }
+        },
+    }
+    ledger_path = tmp_path / 'state' / 'ledger.json'
+    ledger_path.parent.mkdir()
+    ledger_path.write_text(json.dumps(v1))
+    args = ini_args(conf, tmp_path, edits=PASSWORD_EDITS, secret_value=NEW_PW)
+    _out, res = run_module('oslo_ini', dict(args, edits=PASSWORD_EDITS[1:]))
+    assert not res['changed'], res
+    data = json.loads(ledger_path.read_text())
+    assert data['version'] == 2 and OLD_PW not in ledger_path.read_text()
+    # The non-secret previous value is still put back; the secret option is removed.
+    run_module(
+        'oslo_ini', dict(args, state='absent', edits=[{'section': 'valet', 'option': 'url'}] + PASSWORD_EDITS[1:])
+    )
+    after = conf.read_text()
+    assert 'url = http://operator\n' in after and 'admin_password' not in after
+
+
+def test_lost_ledger_leaves_no_password_behind(run_module, conf, tmp_path):
+    """Issue 24.10: uninstall removes the secret options even when the ledger is gone."""
+    args = ini_args(conf, tmp_path, edits=PASSWORD_EDITS, secret_value=NEW_PW)
+    run_module('oslo_ini', args)
+    (tmp_path / 'state' / 'ledger.json').unlink()
+    _out, res = run_module('oslo_ini', dict(args, state='absent'))
+    assert res['changed'] and 'admin_password' not in conf.read_text()
+
+
+def test_world_readable_file_refused_before_the_secret_is_written(run_module, conf, tmp_path):
+    """Issue 24.10: a nova.conf every user can read does not get the password; the message names the file."""
+    os.chmod(str(conf), 0o644)
+    original = conf.read_bytes()
+    args = ini_args(conf, tmp_path, edits=PASSWORD_EDITS, secret_value=NEW_PW)
+    for module in ('oslo_ini_info', 'oslo_ini'):
+        out, res = run_module(module, args)
+        assert res['failed'] and '%s is readable by every user (mode 0644)' % conf in res['msg'], res
+        assert '[valet] admin_password' in res['msg'] and NEW_PW not in out
+    assert conf.read_bytes() == original and not (tmp_path / 'state').exists()
+    # Nothing secret to write (uninstall, or edits without a secret): no refusal.
+    _out, res = run_module('oslo_ini', ini_args(conf, tmp_path, edits=PASSWORD_EDITS[:1]))
+    assert res['changed'] and not res.get('failed')
+
+
+def test_info_masks_secret_values(run_module, tmp_path):
+    """Issue 24.10: oslo_ini_info with options: never returns a credential."""
+    path = tmp_path / 'nova.conf'
+    shutil.copy(os.path.join(DATA, 'nova_juno.conf'), str(path))
+    with open(str(path), 'a') as handle:
+        handle.write('\n[valet]\nadmin_password = %s\nurl = http://v\n' % NEW_PW)
+    out, res = run_module(
+        'oslo_ini_info',
+        dict(path=str(path), options=['valet/admin_password', 'database/connection', 'valet/url']),
+    )
+    assert res['values'] == {
+        'valet/admin_password': ['********'],
+        'database/connection': ['********'],
+        'valet/url': ['http://v'],
+    }
+    assert NEW_PW not in out and 'Nova-DB-pw' not in out
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 64 KiB tmpfs (the module's write then meets a full disk, or, remounted read-only, EROFS)."""
+    mnt = tmp_path / 'fs'
+    mnt.mkdir()
+    proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', str(mnt)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip('needs mount (root): %s' % proc.stderr.decode().strip())
+    yield mnt
+    subprocess.run(['umount', str(mnt)], check=True)
+
+
+def test_full_disk_leaves_no_temporary_file(run_module, small_fs, tmp_path):
+    """Issue 24.12: a write that fails (ENOSPC) leaves the file as it was and no .oslo_ini.* behind."""
+    path = small_fs / 'nova.conf'
+    path.write_text('[DEFAULT]\ndebug = False\n')
+    os.chmod(str(path), 0o640)
+    # Fill the rest of the file system.
+    handle = open(str(small_fs / 'filler'), 'wb', buffering=0)
+    try:
+        while True:
+            handle.write(b'x' * 1024)
+    except OSError:
+        pass
+    try:
+        handle.close()
+    except OSError:
+        pass
+    args = ini_args(path, tmp_path, section='valet', option='url', value='http://valet-api:8090/v1' * 200)
+    _out, info = run_module(
+        'oslo_ini_info',
+        dict(
+            path=args['path'],
+            ledger=args['ledger'],
+            writable=True,
+            edits=[dict(section='valet', option='url', value=args['value'])],
+        ),
+    )
+    assert info['failed'] and 'bytes free, the new file needs' in info['msg'], info
+    _out, res = run_module('oslo_ini', args)
+    assert res['failed'], res
+    assert path.read_text() == '[DEFAULT]\ndebug = False\n'
+    assert sorted(os.listdir(str(small_fs))) == ['filler', 'nova.conf']
+
+
+def test_read_only_directory_refused_by_the_plan(run_module, small_fs, tmp_path):
+    """Issue 24.12: oslo_ini_info writable: true fails on a read-only directory, naming file and directory."""
+    path = small_fs / 'heat.conf'
+    path.write_text('[DEFAULT]\ndebug = False\n')
+    subprocess.run(['mount', '-o', 'remount,ro', str(small_fs)], check=True)
+    edits = [dict(section='valet', option='url', value='http://v')]
+    _out, info = run_module(
+        'oslo_ini_info', dict(path=str(path), edits=edits, writable=True, ledger=str(tmp_path / 'l.json'))
+    )
+    assert info['failed'] and info['msg'].startswith('%s: its directory %s is not writable' % (path, small_fs)), info
+    # Nothing pending: nothing to write, no refusal.
+    _out, info = run_module(
+        'oslo_ini_info',
+        dict(
+            path=str(path),
+            edits=[dict(section='DEFAULT', option='debug', value='False')],
+            writable=True,
+            ledger=str(tmp_path / 'l.json'),
+        ),
+    )
+    assert not info.get('failed') and info['pending'] == []
