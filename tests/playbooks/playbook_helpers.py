@@ -109,13 +109,13 @@ class Controller:
         }
         return inv
 
-    def run(self, playbook="playbooks/site.yml", extra=None):
+    def run(self, playbook="playbooks/site.yml", extra=None, options=()):
         inv = self.tmp / "inventory.json"
         inv.write_text(json.dumps(self.inventory()))
         varsfile = self.tmp / "vars.json"
         varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
         proc = subprocess.run(
-            [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile)],
+            [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile), *options],
             cwd=REPO,
             env=ansible_env(),
             capture_output=True,
