@@ -1,0 +1,60 @@
+"""Rollouts for real against localhost, with stand-in services (playbook_helpers.Controller.with_services).
+
+Issue 24.3: a run interrupted between the config edit and the restart leaves files that are right
+and services that still run the old config. The next run must restart them (per component) instead
+of reporting "nothing to change".
+"""
+
+import pytest
+from playbook_helpers import failure_messages
+from valet_api_emulator import ValetApiEmulator
+
+
+@pytest.fixture
+def emulator():
+    emu = ValetApiEmulator().start()
+    yield emu
+    emu.stop()
+
+
+def recap_changed(proc):
+    line = [x for x in proc.stdout.splitlines() if x.startswith("localhost ")][-1]
+    return int(line.split("changed=")[1].split()[0])
+
+
+def test_harness_rollout_then_noop(controller, emulator):
+    controller.with_services()
+    controller.groups = {"heat_engine": ["localhost"]}
+    controller.vars.update(valet_openstack_api_url=emulator.url, valet_openstack_admin_password="")
+    proc = controller.run()
+    assert proc.returncode == 0, failure_messages(proc.stdout) or proc.stdout[-3000:]
+    assert controller.restarts("heat") == 1
+    proc = controller.run()
+    assert proc.returncode == 0, failure_messages(proc.stdout) or proc.stdout[-3000:]
+    assert recap_changed(proc) == 0 and controller.restarts("heat") == 1
+
+
+def _heat_only(controller, emulator):
+    controller.with_services()
+    controller.groups = {"heat_engine": ["localhost"]}
+    controller.vars.update(valet_openstack_api_url=emulator.url, valet_openstack_admin_password="")
+
+
+def _ok(proc):
+    assert proc.returncode == 0, failure_messages(proc.stdout) or proc.stdout[-3000:]
+    return proc
+
+
+def test_files_right_but_service_older_is_restarted(controller, emulator):
+    """Interrupted between the edit and the restart: the next run restarts, then is a no-op."""
+    _heat_only(controller, emulator)
+    _ok(controller.run())
+    pid = controller.pid("heat")
+    # What the interrupted run left: the file as the role writes it, written after the start.
+    controller.heat_conf.write_bytes(controller.heat_conf.read_bytes())
+    proc = _ok(controller.run())
+    assert "restart the service of heat" in proc.stdout  # the plan says why
+    assert controller.restarts("heat") == 2 and controller.pid("heat") != pid
+    assert recap_changed(proc) > 0
+    proc = _ok(controller.run())
+    assert recap_changed(proc) == 0 and controller.restarts("heat") == 2
