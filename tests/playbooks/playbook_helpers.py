@@ -6,6 +6,7 @@ Nothing on this machine changes: config files, ledger, backups and the staged so
 the test's tmp dir, and the bad inputs must stop the play before anything is installed.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -20,6 +21,12 @@ from ansible_env import ansible_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
+# The role's INI engine, to put a host in the state an earlier release or an interrupted run left it
+# in. Plain Python (no Ansible import): loaded from its file.
+_spec = importlib.util.spec_from_file_location("oslo_ini", os.path.join(REPO, "plugins", "module_utils", "oslo_ini.py"))
+oslo_ini = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(oslo_ini)
+
 # The venv running pytest has Heat 27 / Nova 34 and their console scripts, so it stands in for an
 # openstack-ansible venv (valet_openstack_venv) and for the services' existence check.
 VENV = sys.prefix

@@ -7,6 +7,7 @@ of reporting "nothing to change".
 
 import pytest
 from playbook_helpers import failure_messages
+from playbook_helpers import oslo_ini
 from valet_api_emulator import ValetApiEmulator
 
 
@@ -58,3 +59,27 @@ def test_files_right_but_service_older_is_restarted(controller, emulator):
     assert recap_changed(proc) > 0
     proc = _ok(controller.run())
     assert recap_changed(proc) == 0 and controller.restarts("heat") == 2
+
+
+def test_interrupted_between_the_two_files_restarts_both(controller, emulator, keystone):
+    """Interrupted after heat.conf and before nova.conf: the next run edits nova.conf and restarts
+    nova-scheduler, and restarts heat-engine too (its file is right, its process is older)."""
+    keystone.create_service_user("valet", "valet-test-pw", project="service", role="service")
+    controller.with_services()
+    controller.vars.update(valet_openstack_api_url=emulator.url, valet_openstack_admin_auth_url=keystone.auth_url)
+    _ok(controller.run())
+    assert (controller.restarts("heat"), controller.restarts("nova")) == (1, 1)
+
+    # The interrupted run (failure_mode yield): heat.conf and the ledger written, nothing else.
+    path, ledger_path = str(controller.heat_conf), str(controller.tmp / "state" / "ini_ledger.json")
+    ledger = oslo_ini.load_ledger(ledger_path)
+    edit = dict(section="valet", option="failure_mode", value="yield", kind="scalar", state="present")
+    res = oslo_ini.apply_change(controller.heat_conf.read_text(), path, edit, ledger["files"][path])
+    controller.heat_conf.write_text(res.text)
+    ledger["files"][path] = res.ledger
+    oslo_ini.save_ledger(ledger_path, ledger)
+
+    proc = _ok(controller.run(extra={"valet_openstack_failure_mode": "yield"}))
+    assert (controller.restarts("heat"), controller.restarts("nova")) == (2, 2), proc.stdout[-3000:]
+    proc = _ok(controller.run(extra={"valet_openstack_failure_mode": "yield"}))
+    assert recap_changed(proc) == 0 and (controller.restarts("heat"), controller.restarts("nova")) == (2, 2)

@@ -4,18 +4,10 @@ localhost (a heat-engine host with a stand-in service; valet-api is the emulator
 written, the diff says it all.
 """
 
-import importlib.util
-import os
-
 import pytest
-from playbook_helpers import REPO
+from playbook_helpers import oslo_ini
 from playbook_helpers import package_state
 from valet_api_emulator import ValetApiEmulator
-
-# Plain Python (no Ansible import): loaded from its file, as the role's modules use it.
-_spec = importlib.util.spec_from_file_location("oslo_ini", os.path.join(REPO, "plugins", "module_utils", "oslo_ini.py"))
-oslo_ini = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(oslo_ini)
 
 # What 1.1 wrote into [valet] (the password only on hosts that had one).
 RELEASE_1_1 = [
