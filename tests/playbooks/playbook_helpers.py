@@ -111,8 +111,16 @@ class Controller:
             text=True,
             check=True,
         ).stdout.strip()
+        # The test venv's packages minus its own valet-openstack (an editable install of /work/main's
+        # checkout): what the role installs, and uninstalls, is the only one the services see.
+        overlay = self.tmp / "svc-site"
+        overlay.mkdir()
+        shared = sysconfig.get_paths()["purelib"]
+        for name in os.listdir(shared):
+            if "valet_openstack" not in name.lower().replace("-", "_"):
+                os.symlink(os.path.join(shared, name), overlay / name)
         with open(os.path.join(site, "test_venv.pth"), "w") as f:
-            f.write(sysconfig.get_paths()["purelib"] + "\n")
+            f.write(str(overlay) + "\n")
         self.services = self.tmp / "services"
         self.services.mkdir()
         tag = uuid.uuid4().hex[:8]

@@ -83,3 +83,14 @@ def test_interrupted_between_the_two_files_restarts_both(controller, emulator, k
     assert (controller.restarts("heat"), controller.restarts("nova")) == (2, 2), proc.stdout[-3000:]
     proc = _ok(controller.run(extra={"valet_openstack_failure_mode": "yield"}))
     assert recap_changed(proc) == 0 and (controller.restarts("heat"), controller.restarts("nova")) == (2, 2)
+
+
+def test_uninstall_restarts_a_service_older_than_its_file(controller, emulator):
+    """An uninstall interrupted before its restart: the next one restarts what may still run Valet."""
+    _heat_only(controller, emulator)
+    _ok(controller.run())
+    _ok(controller.run("playbooks/uninstall.yml"))
+    assert controller.restarts("heat") == 2
+    controller.heat_conf.write_bytes(controller.heat_conf.read_bytes())  # left by the interrupted run
+    _ok(controller.run("playbooks/uninstall.yml"))
+    assert controller.restarts("heat") == 3
