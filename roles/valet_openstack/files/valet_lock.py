@@ -24,17 +24,26 @@ def main():
     args = json.loads(sys.argv[1])
     path, action, holder = args['path'], args['action'], args.get('holder') or {}
     if action == 'release':
-        mine = os.path.exists(path) and read(path).get('token') == holder.get('token')
+        found = read(path) if os.path.exists(path) else {}
+        mine = bool(found) and found.get('token') == holder.get('token')
         if mine:
             os.remove(path)
+            # A directory made for the lock alone goes with it (a run that changed nothing leaves nothing).
+            if found.get('made_dir'):
+                try:
+                    os.rmdir(os.path.dirname(path))
+                except OSError:
+                    pass  # the ledger or another file of the role lives there now
         print(json.dumps({'released': mine}))
         return
     if action == 'check':
         print(json.dumps({'taken': not os.path.exists(path), 'holder': read(path) if os.path.exists(path) else None}))
         return
     directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
+    made_dir = not os.path.isdir(directory)
+    if made_dir:
         os.makedirs(directory, 0o700)
+    holder = dict(holder, made_dir=made_dir)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
