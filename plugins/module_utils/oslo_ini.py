@@ -577,10 +577,12 @@ def _list_present(doc, section, option, value, position, default, file_record):
     previous = entry.members()
     idx = _member_index(entry.raw_value, value)
     is_last = _last_member(entry.raw_value) == value
+    record = file_record['options'].get(key)
     if (idx is not None and position != 'last') or (position == 'last' and is_last):
+        if _follow_defaults(doc, entry, value, default, record):
+            return True, 'defaults added before ours', previous
         _note_preexisting(file_record, key, 'list')
         return False, 'already a member', previous
-    record = file_record['options'].get(key)
     if record is None or record.get('kind') != 'list':
         record = {'kind': 'list', 'created': False, 'before': entry.raw_value, 'ours': value, 'moved_from': idx}
     raw = entry.raw_value
@@ -594,6 +596,21 @@ def _list_present(doc, section, option, value, position, default, file_record):
     file_record['options'][key] = record
     doc.set_raw_value(entry, raw)
     return True, msg, previous
+
+
+def _follow_defaults(doc, entry, value, default, record):
+    """A list line we created, still exactly as we wrote it, takes the defaults the edit now names
+    (release 1.0 created plugin_dirs with Valet's directory alone, hiding Heat's own directories).
+    An operator's edit of the line since makes it theirs: left alone. True when rewritten."""
+    if not record or record.get('kind') != 'list' or not record.get('created') or default is None:
+        return False
+    wrote = [d for d in record.get('defaults') or [] if d != value] + [value]
+    wanted = [d for d in default if d != value] + [value]
+    if entry.members() != wrote or wanted == wrote:
+        return False
+    doc.set_raw_value(entry, ','.join(wanted))
+    record['defaults'] = list(default)
+    return True
 
 
 def _list_absent(doc, section, option, value, file_record):

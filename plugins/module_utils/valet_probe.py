@@ -166,6 +166,8 @@ def watch_service(params, info_logged):
             else 'no process named %s in /proc after %ss' % (name, timeout),
         )
     ]
+    if pids:
+        checks.append(current_check(name, pids, params['config_file']))
     if not log_file:
         return checks + [_check('log_errors', True, 'log checks skipped (log_file empty)')]
     if log is None:
@@ -230,9 +232,78 @@ def _check(name, ok, detail):
 
 
 # ---------------------------------------------------------------------------
+# did the running processes read the config files as they are now?
+
+
+def process_started_at(pid, proc='/proc'):
+    """Wall-clock start of `pid` (epoch seconds), to 1/CLK_TCK: its start in ticks since boot, put on
+    the wall clock through /proc/uptime (centiseconds) rather than /proc/stat's btime (whole seconds).
+    A wall clock stepped back since the start makes it look earlier: at worst one restart too many."""
+    ticks = _process_start(pid, proc)
+    if ticks is None:
+        return None
+    try:
+        with open(os.path.join(proc, 'uptime')) as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return time.time() - uptime + ticks / float(os.sysconf('SC_CLK_TCK'))
+
+
+def config_changed_at(config_file):
+    """When what the service reads last changed: the ctime of the config file (and of the link, if
+    it is one), of <config_file>.d and of the .conf files in it. ctime moves on every write, rename
+    or chmod and, unlike mtime, cannot be set back. None when none of them can be read."""
+    paths = _config_files(config_file) + ([config_file + '.d'] if os.path.isdir(config_file + '.d') else [])
+    times = []
+    for path in paths:
+        for stat in (os.stat, os.lstat):
+            try:
+                times.append(stat(path).st_ctime)
+            except OSError:
+                pass
+    return max(times) if times else None
+
+
+def _utc(epoch):
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(epoch)) + ('.%02dZ' % int(epoch % 1 * 100))
+
+
+START_MARGIN = 0.05  # seconds
+
+
+def current_check(name, pids, config_file):
+    """process_current: every process of the service started after its config last changed. A
+    process older than the change runs the config as it was (a run interrupted between the edit and
+    the restart, or an edit nobody applied): the files alone prove nothing about it."""
+    changed = config_changed_at(config_file)
+    started = dict((pid, process_started_at(pid)) for pid in pids)
+    known = dict((pid, at) for pid, at in started.items() if at is not None)
+    if changed is None or not known:
+        return _check('process_current', True, 'start time of %s or change time of %s unknown' % (name, config_file))
+    oldest = min(known, key=known.get)
+    # The start is known to a clock tick (truncated) and the ctime to a coarse clock tick: a start
+    # within this margin after the change could look earlier (a restart right after an edit).
+    if known[oldest] < changed - START_MARGIN:
+        return _check(
+            'process_current',
+            False,
+            '%s (pid %d) started at %s, before %s (or a file it reads) last changed at %s: it runs the '
+            'configuration as it was then; restart it'
+            % (name, oldest, _utc(known[oldest]), config_file, _utc(changed)),
+        )
+    return _check(
+        'process_current',
+        True,
+        '%s started at %s, after %s last changed at %s' % (name, _utc(known[oldest]), config_file, _utc(changed)),
+    )
+
+
+# ---------------------------------------------------------------------------
 # the record of a passed verification (option proof_cache)
 
-PROOF_FORMAT = 1
+# 2: a proof includes process_current (a record of format 1 proved less: proven again).
+PROOF_FORMAT = 2
 
 
 def _process_start(pid, proc='/proc'):
@@ -258,8 +329,8 @@ def _config_files(config_file):
 
 def fingerprint(params):
     """What a passed verification depends on, as one digest: the component, the service's Python,
-    the bytes of every config file the service reads, and the service's processes (pid and start
-    time). Any of them different (an edit, a restart, a worker respawned) means proving again.
+    the bytes and change time of every config file the service reads, and the service's processes
+    (pid and start time). Any of them different (an edit, a restart, a worker respawned) means proving again.
     None when the service does not run: nothing to remember."""
     pids = sorted(find_processes(params['service_name']))
     if not pids:
@@ -276,6 +347,8 @@ def fingerprint(params):
         'component': params['component'],
         'python': params['python'],
         'config': digest.hexdigest(),
+        # a rewrite with the same bytes after the proof (process_current could fail now) proves again
+        'config_changed': config_changed_at(params['config_file']),
         'processes': [[pid, _process_start(pid)] for pid in pids],
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode('utf-8')).hexdigest()

@@ -110,9 +110,12 @@ options:
     type: str
     default: Default
   role_name:
-    description: Role given to the Valet user on O(project_name). Must exist.
+    description:
+      - Role given to the Valet user on O(project_name). Must exist.
+      - V(service) is what the plugins and valet-api's Placement reads need; Nova's host aggregates
+        need V(admin) under Nova's default policy.
     type: str
-    default: admin
+    default: service
   service_name:
     description: Name of the Valet service in the catalog.
     type: str
@@ -248,7 +251,7 @@ class ValetIdentity(IdentityModule):
         user_domain=dict(type="str", default="Default"),
         project_name=dict(type="str", default="service"),
         project_domain=dict(type="str", default="Default"),
-        role_name=dict(type="str", default="admin"),
+        role_name=dict(type="str", default="service"),
         service_name=dict(type="str", default="valet"),
         service_type=dict(type="str", default="valet"),
         service_description=dict(type="str", default="Valet placement optimizer"),

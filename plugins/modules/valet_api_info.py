@@ -62,6 +62,11 @@ options:
     description: Verify the TLS certificates of valet-api and Keystone.
     type: bool
     default: true
+  ca_path:
+    description:
+      - CA bundle (PEM) to verify valet-api's and Keystone's certificates with, for example a private CA.
+        Unset, the system's trust store.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -171,7 +176,16 @@ def request(module, url, wanted, method='GET', body=None, headers=None):
     all_headers = dict(headers or {})
     if data is not None:
         all_headers['Content-Type'] = 'application/json'
-    resp, info = fetch_url(module, url, data=data, headers=all_headers, method=method, timeout=module.params['timeout'])
+    resp, info = fetch_url(
+        module,
+        url,
+        data=data,
+        headers=all_headers,
+        method=method,
+        timeout=module.params['timeout'],
+        # ansible's urls reads the bundle for any request: an http URL needs none.
+        ca_path=module.params['ca_path'] if url.lower().startswith('https:') else None,
+    )
     if resp is not None:
         resp.read()  # let the connection finish; the body is not needed
         resp.close()
@@ -218,6 +232,7 @@ def main():
             project_domain_name=dict(type='str', default='Default'),
             timeout=dict(type='int', default=30),
             validate_certs=dict(type='bool', default=True),
+            ca_path=dict(type='path'),
         ),
         required_by=dict(password=['auth_url']),
         supports_check_mode=True,

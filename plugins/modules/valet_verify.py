@@ -29,6 +29,8 @@ description:
     (what nova-scheduler does at start).
   - Then it waits up to O(settle_timeout) seconds for the service process to run and to log its
     start, and fails on any error line about Valet logged since O(log_offset).
+  - Every process of the service must have started after the config files last changed (their
+    ctime): a process started before runs the configuration as it was then, whatever the files say.
   - With O(expect=absent) it proves an uninstall left nothing registered and the service still starts.
   - The module only reads; it never returns values from the configuration other than the checked options.
   - With O(components) one call verifies several components of the host in turn (a module call costs
@@ -111,8 +113,9 @@ options:
   proof_cache:
     description:
       - JSON file where a passed verification with O(expect=present) is recorded, per component, as a
-        digest of what it depends on (the service's Python, the bytes of the config file and of the
-        C(.conf) files of C(<config_file>.d), and the running service processes with their start times).
+        digest of what it depends on (the service's Python, the bytes and change times of the config file
+        and of the C(.conf) files of C(<config_file>.d), and the running service processes with their
+        start times).
       - When O(log_file) is empty (no restart to read about) and the record still matches the host, the
         module reports that earlier proof (check C(proof)) instead of running the probe again, since the
         same processes were proven to have Valet registered and nothing they read has changed since.
@@ -189,7 +192,8 @@ checks:
   contains:
     name:
       description: Check name (config, stack_scheduler_hints, resource_registry, lifecycle_plugin,
-        convergence_hook, available_filters, enabled_filters, filter_handler, process, log_errors, log_started,
+        convergence_hook, available_filters, enabled_filters, filter_handler, process, process_current,
+        log_errors, log_started,
         log_registered, log_convergence_hook; import or probe when the service code could not be run; proof
         alone when an earlier proof was reused, see O(proof_cache)).
       type: str
@@ -203,10 +207,16 @@ checks:
     - name: resource_registry
       ok: true
       detail: "ATT::Valet::GroupAssignment registered by heat.engine.plugins.GroupAssignment"
+stale:
+  description:
+    - Whether the service runs an older configuration than its files (check C(process_current) failed):
+      restarting it is what it needs.
+  returned: with O(component), when the checks ran
+  type: bool
 components:
   description:
     - With O(components), the result of each, in order, as the top-level keys of a one-component call
-      (RV(component), RV(version), RV(checks), RV(ok), RV(msg)).
+      (RV(component), RV(version), RV(checks), RV(ok), RV(stale), RV(msg)).
   returned: with O(components)
   type: list
   elements: dict
@@ -374,6 +384,7 @@ def verify(module, params, proofs):
 
     failed = [c for c in result['checks'] if not c['ok']]
     result['ok'] = not failed
+    result['stale'] = any(c['name'] == 'process_current' for c in failed)
     if failed:
         why = '; '.join('%s: %s' % (c['name'], c['detail']) for c in failed)
         result['msg'] = '%s verification failed (%s, python %s, expect=%s): %s' % (

@@ -187,7 +187,11 @@ def test_osa_plays_install_and_render_valet(tmp_path, valet_user, emulator, osa_
     written = yaml.safe_load((osa.deploy / "user_valet_openstack.yml").read_text())
     assert written["nova_scheduler_extra_filters"] == ["ValetFilter"]
     # The password is a reference OSA resolves from the secrets file, never in the main file.
-    assert written["nova_nova_conf_overrides"]["valet"]["admin_password"] == "{{ valet_openstack_admin_password }}"
+    valet = written["nova_nova_conf_overrides"]["valet"]
+    assert valet["password"] == "{{ valet_openstack_admin_password }}"
+    # keystoneauth1's names (issue 24.7); 1.1's admin_* names are gone, unset TLS options not written.
+    assert valet["auth_type"] == "password" and valet["username"] == "valet"
+    assert not [k for k in valet if k.startswith("admin_") or k in ("cafile", "insecure")]
     assert VALET_PASSWORD not in (osa.deploy / "user_valet_openstack.yml").read_text()
     # Until OSA ran, the role says what to run next.
     assert "os-heat-install.yml os-nova-install.yml" in out
@@ -219,7 +223,7 @@ def test_osa_plays_install_and_render_valet(tmp_path, valet_user, emulator, osa_
 
     # The secrets file gave the password to [valet] of both files.
     for name in ("nova.conf", "heat.conf"):
-        assert "admin_password = %s\n" % VALET_PASSWORD in (osa.out / name).read_text()
+        assert "\npassword = %s\n" % VALET_PASSWORD in (osa.out / name).read_text()
 
     # Uninstall: only our files go; the package stays in the venvs until OSA rebuilds them.
     site.vars["valet_openstack_venv"] = sys.prefix  # a venv that has it, as OSA's have now

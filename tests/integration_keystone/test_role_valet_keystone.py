@@ -149,6 +149,10 @@ def test_converge_then_idempotent_then_absent(keystone, kc, role_vars, collectio
         return ks_session.Session(auth=auth).get_token()
 
     assert valet_token()
+    # Least privilege (issue 24.8): the service role on the service project, nothing more.
+    user = users[0]
+    granted = {a.role["id"] for a in kc.role_assignments.list(user=user)}
+    assert {kc.roles.get(r).name for r in granted} == {"service"}
     assert role_vars["valet_keystone_password"] not in raw
     assert keystone.admin_password not in raw
 

@@ -6,4 +6,6 @@ from playbook_helpers import Controller
 
 @pytest.fixture
 def controller(tmp_path):
-    return Controller(tmp_path)
+    controller = Controller(tmp_path)
+    yield controller
+    controller.close()

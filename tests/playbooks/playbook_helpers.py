@@ -6,17 +6,27 @@ Nothing on this machine changes: config files, ledger, backups and the staged so
 the test's tmp dir, and the bad inputs must stop the play before anything is installed.
 """
 
+import importlib.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import sysconfig
 import textwrap
+import uuid
 
 from ansible_env import ansible_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
+# The role's INI engine, to put a host in the state an earlier release or an interrupted run left it
+# in. Plain Python (no Ansible import): loaded from its file.
+_spec = importlib.util.spec_from_file_location("oslo_ini", os.path.join(REPO, "plugins", "module_utils", "oslo_ini.py"))
+oslo_ini = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(oslo_ini)
+
 # The venv running pytest has Heat 27 / Nova 34 and their console scripts, so it stands in for an
 # openstack-ansible venv (valet_openstack_venv) and for the services' existence check.
 VENV = sys.prefix
@@ -87,6 +97,77 @@ class Controller:
         }
         self.groups = {"heat_engine": ["localhost"], "nova_scheduler": ["localhost"]}
         self.hostvars = {}
+        self.env = {}
+        self.services = None
+
+    def with_services(self):
+        """For runs that change the host: the services' Python is a venv of its own (Heat and Nova
+        reached through a .pth of the test venv's site-packages; valet-openstack gets installed there,
+        never into the test venv), and heat-engine / nova-scheduler are stand-in processes with names
+        of their own, restarted by library/standin_service.py. INFO is off for the services' start
+        loggers, so verify checks config, process and log errors, not start lines nobody writes."""
+        venv = self.tmp / "svc-venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        site = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        # The test venv's packages minus its own valet-openstack (an editable install of /work/main's
+        # checkout): what the role installs, and uninstalls, is the only one the services see.
+        overlay = self.tmp / "svc-site"
+        overlay.mkdir()
+        shared = sysconfig.get_paths()["purelib"]
+        for name in os.listdir(shared):
+            if "valet_openstack" not in name.lower().replace("-", "_"):
+                os.symlink(os.path.join(shared, name), overlay / name)
+        with open(os.path.join(site, "test_venv.pth"), "w") as f:
+            f.write(str(overlay) + "\n")
+        self.services = self.tmp / "services"
+        self.services.mkdir()
+        tag = uuid.uuid4().hex[:8]
+        names = {"heat": "heat-engine-%s" % tag, "nova": "nova-scheduler-%s" % tag}
+        for name in names.values():
+            (venv / "bin" / name).write_text("#!/bin/sh\n")
+            (venv / "bin" / name).chmod(0o755)
+            argv = ["bash", "-c", "exec -a %s sleep 3600" % name]
+            (self.services / (name + ".json")).write_text(json.dumps({"argv": argv}))
+        for component, conf in (("heat", self.heat_conf), ("nova", self.nova_conf)):
+            text = conf.read_text().replace("[DEFAULT]\n", "[DEFAULT]\ndefault_log_levels = %s=WARN\n" % component, 1)
+            conf.write_text(text)
+            (self.tmp / ("%s.log" % names[component].rsplit("-", 1)[0])).touch()
+        self.names = names
+        self.vars.update(
+            valet_openstack_venv=str(venv),
+            valet_openstack_heat_service=names["heat"],
+            valet_openstack_nova_service=names["nova"],
+            valet_openstack_service_manager="ansible.legacy.standin_service",
+        )
+        self.env.update(
+            ANSIBLE_LIBRARY=os.path.join(os.path.dirname(os.path.abspath(__file__)), "library"),
+            STANDIN_SERVICES=str(self.services),
+        )
+        return self
+
+    def pid(self, component):
+        """The stand-in's pid now (None before its first start)."""
+        path = self.services / (self.names[component] + ".pid")
+        return int(path.read_text()) if path.exists() else None
+
+    def restarts(self, component):
+        path = self.services / (self.names[component] + ".restarts")
+        return len(path.read_text().split()) if path.exists() else 0
+
+    def close(self):
+        """Stop the stand-ins this controller started."""
+        if self.services is None:
+            return
+        for pidfile in self.services.glob("*.pid"):
+            try:
+                os.killpg(int(pidfile.read_text()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
 
     def snapshot(self):
         """Bytes of every file under tmp, to prove a failed run changed nothing."""
@@ -112,15 +193,15 @@ class Controller:
         }
         return inv
 
-    def run(self, playbook="playbooks/site.yml", extra=None):
+    def run(self, playbook="playbooks/site.yml", extra=None, options=()):
         inv = self.tmp / "inventory.json"
         inv.write_text(json.dumps(self.inventory()))
         varsfile = self.tmp / "vars.json"
         varsfile.write_text(json.dumps(dict(self.vars, **(extra or {}))))
         proc = subprocess.run(
-            [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile)],
+            [os.path.join(BIN, "ansible-playbook"), "-i", str(inv), playbook, "-e", "@" + str(varsfile), *options],
             cwd=REPO,
-            env=ansible_env(),
+            env=ansible_env(**self.env),
             capture_output=True,
             text=True,
             timeout=600,

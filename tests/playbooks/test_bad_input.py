@@ -113,6 +113,20 @@ CASES = [
         ["valet_openstack_admin_auth_url", "http or https"],
     ),
     (
+        "cafile-relative",
+        "`valet_openstack_cafile: certs/ca.pem` (not an absolute path)",
+        {"valet_openstack_cafile": "certs/ca.pem"},
+        None,
+        ["valet_openstack_cafile", "certs/ca.pem", "absolute path"],
+    ),
+    (
+        "cafile-and-insecure",
+        "`valet_openstack_insecure: true` with `valet_openstack_cafile` set",
+        {"valet_openstack_insecure": True, "valet_openstack_cafile": "/etc/ssl/valet-ca.pem"},
+        None,
+        ["valet_openstack_insecure", "valet_openstack_cafile", "Set one of them"],
+    ),
+    (
         "failure-mode",
         "`valet_openstack_failure_mode: explode`",
         {"valet_openstack_failure_mode": "explode"},

@@ -358,6 +358,38 @@ def test_list_created_option_removed_only_when_just_defaults_remain():
     assert undo.text == '[filter_scheduler]\nenabled_filters = A,B,C\n'
 
 
+HEAT_DEFAULT_DIRS = ['/usr/lib64/heat', '/usr/lib/heat', '/usr/local/lib/heat', '/usr/local/lib64/heat']
+
+
+def test_list_created_by_release_1_0_alone_gets_the_defaults_before_ours():
+    """Upgrade from 1.0 (issue 24.16): 1.0 created plugin_dirs with Valet's directory alone (no
+    defaults), so Heat stopped searching its own directories. The edit naming the defaults puts them
+    before ours; uninstall then removes the whole line, giving back the original bytes."""
+    text = sample('heat.conf')
+    params = dict(section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/valet')
+    old = run(text, **params)  # what 1.0 wrote and recorded
+    assert old.text == text.replace('[DEFAULT]\n', '[DEFAULT]\nplugin_dirs = /opt/valet\n', 1)
+    assert old.ledger['options']['DEFAULT/plugin_dirs']['defaults'] == []
+
+    up = run(old.text, old.ledger, default=HEAT_DEFAULT_DIRS, **params)
+    assert up.changed and up.msg == 'defaults added before ours'
+    line = 'plugin_dirs = %s,/opt/valet\n' % ','.join(HEAT_DEFAULT_DIRS)
+    assert up.text == text.replace('[DEFAULT]\n', '[DEFAULT]\n' + line, 1)
+    again = run(up.text, up.ledger, default=HEAT_DEFAULT_DIRS, **params)
+    assert not again.changed
+    undo = run(again.text, again.ledger, state='absent', default=HEAT_DEFAULT_DIRS, **params)
+    assert undo.text == text and undo.ledger == {'sections': {}, 'options': {}}
+
+
+def test_list_created_then_edited_by_the_operator_keeps_their_members():
+    text = sample('heat.conf')
+    params = dict(section='DEFAULT', option='plugin_dirs', kind='list', value='/opt/valet')
+    old = run(text, **params)
+    edited = old.text.replace('plugin_dirs = /opt/valet', 'plugin_dirs = /opt/site,/opt/valet')
+    res = run(edited, old.ledger, default=HEAT_DEFAULT_DIRS, **params)
+    assert not res.changed and res.text == edited
+
+
 # -- multi -------------------------------------------------------------------
 
 

@@ -78,8 +78,9 @@ def test_create_then_idempotent(keystone, kc, names, base_args, collections_root
         "admin": "http://192.0.2.10:8090/v1",
     }
     assert all(e.region_id == "RegionOne" for e in endpoints.values())
-    role = kc.roles.list(name="admin")[0]
+    role = kc.roles.list(name="service")[0]  # the default role: the least the Valet user needs
     project = kc.projects.list(name="service", domain="default")[0]
+    assert [a.role["id"] for a in kc.role_assignments.list(user=user)] == [role.id]
     assert kc.role_assignments.list(user=user, project=project, role=role)
     assert password_works(keystone, names["user_name"], names["user_password"])
     assert res["user"]["id"] == user.id

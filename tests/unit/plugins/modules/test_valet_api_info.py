@@ -2,11 +2,16 @@
 valet-api emulator (tools/valet_api_emulator.py)."""
 
 import socket
+import ssl
+import subprocess
+import threading
 import uuid
 
 import pytest
 from ansible_env import run_ad_hoc
+from valet_api_emulator import Handler
 from valet_api_emulator import ValetApiEmulator
+from valet_api_emulator import _Server
 
 
 def run_module(args, collections_root, check=False):
@@ -120,3 +125,49 @@ def test_not_a_url(collections_root):
     result, raw = run_module({"api_url": "valet-api:8090/v1"}, collections_root)
     assert not result.get("failed"), raw
     assert not result["versions"]["ok"] and "http" in result["versions"]["msg"], result["versions"]
+
+
+def _private_ca(tmp_path):
+    """A CA of our own and a certificate it signed for 127.0.0.1: (ca.pem, server.pem, server.key)."""
+
+    def openssl(*argv):
+        subprocess.run(["openssl", *argv], cwd=tmp_path, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=ca")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=x")
+    (tmp_path / "ext.cnf").write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nauthorityKeyIdentifier=keyid\n"
+        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "1",
+        "-extfile", "ext.cnf", "-out", "server.pem",
+    )  # fmt: skip
+    return tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key"
+
+
+@pytest.fixture
+def tls_emulator(tmp_path):
+    """The emulator's handler behind TLS, with a certificate of a private CA: (https url, ca.pem)."""
+    ca, cert, key = _private_ca(tmp_path)
+    emu = ValetApiEmulator()
+    server = _Server(("127.0.0.1", 0), Handler)
+    server.emulator = emu
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "https://127.0.0.1:%d/v1" % server.server_address[1], str(ca)
+    server.shutdown()
+    server.server_close()
+
+
+def test_private_ca_through_ca_path(tls_emulator, collections_root):
+    """The preflight verifies valet-api with the CA bundle the plugins get ([valet] cafile), not only
+    with the system's trust store (issue 24.7)."""
+    url, ca = tls_emulator
+    result, raw = run_module({"api_url": url}, collections_root)
+    assert not result["versions"]["ok"] and "certificate" in result["versions"]["msg"].lower(), result["versions"]
+    result, raw = run_module({"api_url": url, "ca_path": ca}, collections_root)
+    assert result["versions"]["ok"], result["versions"]

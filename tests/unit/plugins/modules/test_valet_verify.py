@@ -571,6 +571,7 @@ def test_service_not_running(collections_root, tmp_path):
 
 def test_nova_log_and_check_mode(collections_root, tmp_path, start_service):
     name = 'nova-scheduler-%d' % os.getpid()
+    conf = nova_conf(tmp_path)
     sleeper = start_service(name, 'sleep', '120')
     log = tmp_path / 'nova-scheduler.log'
     log.write_text('2026-01-01 10:00:00.000 7 INFO nova.service [-] Starting scheduler node (version 34.0.0)\n')
@@ -579,7 +580,7 @@ def test_nova_log_and_check_mode(collections_root, tmp_path, start_service):
         f.write('2026-01-01 10:05:00.000 9 INFO nova.service [-] Starting scheduler node (version 34.0.0)\n')
     args = dict(
         component='nova',
-        config_file=nova_conf(tmp_path),
+        config_file=conf,
         service_name=name,
         log_file=str(log),
         log_offset=offset,
@@ -603,9 +604,9 @@ def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path
     """proof_cache: a passed proof is reported again while nothing it depends on changed; an edit,
     a restart, a failed proof or check mode never reuse or write a stale one."""
     name = 'nova-scheduler-%d' % os.getpid()
-    sleeper = start_service(name, 'sleep', '120')
     cache = tmp_path / 'state' / 'verified.json'
     conf = nova_conf(tmp_path)
+    sleeper = start_service(name, 'sleep', '120')
     args = dict(
         component='nova', config_file=conf, service_name=name, log_file='', settle_timeout=30, proof_cache=str(cache)
     )
@@ -635,14 +636,47 @@ def test_proof_reused_while_config_and_processes_stay(collections_root, tmp_path
     assert list(checks(result)) == ['proof']
 
 
+def test_process_older_than_its_config_fails(collections_root, tmp_path, start_service):
+    """Issue 24.3: files right, service started before they last changed (a run interrupted between
+    the edit and the restart): the running process never read them, so nothing is proven; a
+    restart after the change passes. Also with a proof recorded before the change."""
+    name = 'nova-scheduler-%d' % os.getpid()
+    conf = nova_conf(tmp_path)
+    sleeper = start_service(name, 'sleep', '120')
+    time.sleep(0.2)
+    args = dict(
+        component='nova',
+        config_file=conf,
+        service_name=name,
+        log_file='',
+        settle_timeout=30,
+        proof_cache=str(tmp_path / 'verified.json'),
+    )
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is True and checks(result)['process_current']['ok'] is True, result['msg']
+
+    nova_conf(tmp_path)  # the same bytes written again after the start: an edit not applied yet
+    result, _ = run_module(collections_root, **args)
+    found = checks(result)
+    assert result['ok'] is False and found['process_current']['ok'] is False, result['msg']
+    assert 'pid %d' % sleeper.pid in found['process_current']['detail']
+    assert 'restart it' in found['process_current']['detail'] and conf in found['process_current']['detail']
+
+    os.killpg(sleeper.pid, signal.SIGTERM)
+    sleeper.wait()
+    start_service(name, 'sleep', '120')
+    result, _ = run_module(collections_root, **args)
+    assert result['ok'] is True and checks(result)['process_current']['ok'] is True, result['msg']
+
+
 def test_components_in_one_call(collections_root, tmp_path, start_service):
     """components: a host's two services in one call, each with its own result and proof record;
     one that fails fails the call, and the other's result stays as it is."""
     heat_name, nova_name = 'heat-engine-%d' % os.getpid(), 'nova-scheduler-%d' % os.getpid()
-    start_service(heat_name, 'sleep', '120')
-    start_service(nova_name, 'sleep', '120')
     heat = dict(component='heat', config_file=heat_conf(tmp_path), service_name=heat_name, log_file='')
     nova = dict(component='nova', config_file=nova_conf(tmp_path), service_name=nova_name, log_file='')
+    start_service(heat_name, 'sleep', '120')
+    start_service(nova_name, 'sleep', '120')
     args = dict(components=[heat, nova], settle_timeout=30, proof_cache=str(tmp_path / 'verified.json'))
 
     result, raw = run_module(collections_root, **args)
