@@ -62,10 +62,17 @@ options:
     description: Verify the TLS certificates of valet-api and Keystone.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     description: Changes nothing, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is no diff.
+  platform:
+    platforms: posix
 '''
 
 EXAMPLES = r'''
