@@ -13,6 +13,7 @@ DEV_ONLY = (
     "benchmarks/",
     "tools/",
     "changelogs/fragments/",
+    "changelogs/releases.json",
     ".ci/",
     ".venv",
     ".collections",

@@ -3,7 +3,9 @@
 import json
 import os
 import re
+import tarfile
 
+import release
 import yaml
 from collection_helpers import BIN
 from collection_helpers import REPO
@@ -50,3 +52,14 @@ def test_role_platforms_are_the_tested_releases():
     for meta in sorted((REPO / "roles").glob("*/meta/main.yml")):
         platforms = yaml.safe_load(meta.read_text())["galaxy_info"]["platforms"]
         assert platforms == [{"name": "Debian", "versions": tested}], meta
+
+
+def test_release_digest_covers_what_the_artifact_ships(installed):
+    # tools/release.py's file list for the collection (what the version check digests) is the
+    # artifact's own FILES.json, path for path and checksum for checksum.
+    _listing, _root, _env, tmp = installed
+    artifact = next(tmp.glob("valet-openstack-*.tar.gz"))
+    with tarfile.open(artifact) as tar:
+        files = json.load(tar.extractfile("FILES.json"))["files"]
+    shipped = {entry["name"]: entry["chksum_sha256"] for entry in files if entry["ftype"] == "file"}
+    assert release.collection_files(str(REPO)) == shipped
