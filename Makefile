@@ -88,7 +88,7 @@ release-check: venv collection-link
 
 # make release VERSION=x.y.z: one version for the collection and the packages, the release notes from
 # changelogs/fragments (antsibull-changelog), the digests in changelogs/releases.json, a commit, the
-# tag VERSION and dist/valet-openstack-VERSION.tar.gz.
+# tag VERSION and dist/valet-openstack-VERSION.tar.gz. Add a fragment with a `release_summary` first.
 release: venv collection-link
 	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "usage: make release VERSION=x.y.z" >&2; exit 1; }
 	@[ -z "$$(git status --porcelain)" ] || { echo "release: commit or stash your changes first" >&2; exit 1; }

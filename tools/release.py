@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Versions that move with their content, and the release steps that need them (`make release`).
 
 Three artifacts ship from this tree, each with its own version:
@@ -12,12 +11,13 @@ carried its current version, or when its version is older than its last release:
 must carry a new version, so a pinned install (`valet-openstack==1.1.0`) always means one content.
 The record is a file in the repository, not git tags, so the check works on any clone.
 
-  tools/release.py check                       problems, one a line; exit 1 if any
-  tools/release.py bump VERSION                write VERSION into every artifact's version (newer
-                                               than every release, or refused)
-  tools/release.py record VERSION [--tree DIR] [--commit SHA] [--date YYYY-MM-DD]
-                                               add the release to changelogs/releases.json, from this
-                                               tree or DIR (another checkout, for a past release)
+Run with the test venv's Python (it uses ansible-core's own collection file list):
+  python tools/release.py check              problems, one a line; exit 1 if any
+  python tools/release.py bump VERSION       write VERSION into every artifact (newer than every
+                                             release, or refused)
+  python tools/release.py record VERSION [--tree DIR] [--commit SHA] [--date YYYY-MM-DD]
+                                             add the release to changelogs/releases.json, from this
+                                             tree or DIR (another checkout, for a past release)
 """
 
 import argparse
