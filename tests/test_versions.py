@@ -102,7 +102,7 @@ def test_valet_api_is_checked_once_it_exists_and_released(tree):
     root, version = tree
     package = root / "files/valet_api/valet_api"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text('__version__ = "0.1.0"\n')
+    (package / "__init__.py").write_text("__version__ = '0.1.0'\n")  # either quote
     # Never released: nothing to compare with (the collection, which bundles files/, is).
     assert [p.split(":")[0] for p in release.check(str(root))] == ["valet.openstack"]
     releases = json.loads((root / "changelogs/releases.json").read_text())

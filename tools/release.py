@@ -34,7 +34,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASES = os.path.join("changelogs", "releases.json")
 # Never part of a Python package's shipped files: what building or running it leaves behind.
 PACKAGE_LEFTOVERS = re.compile(r"(^|/)(__pycache__|build|dist|[^/]*\.egg-info)(/|$)|\.py[co]$")
-VERSION_LINE = re.compile(r'^__version__ = "([^"]+)"$', re.M)
+VERSION_LINE = re.compile(r'^__version__ = ["\']([^"\']+)["\']$', re.M)
 GALAXY_VERSION = re.compile(r"^version: *(\S+) *$", re.M)
 
 
