@@ -13,7 +13,8 @@ export VALET_SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import sysconfig; prin
 RELEASE ?= bookworm
 export RELEASE
 
-.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench bench-rollout build clean
+.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench bench-rollout build \
+	release-check release clean
 
 help:
 	@echo "make demo   - sandbox controller in podman, converge site.yml, create a demo stack"
@@ -80,6 +81,29 @@ bench-rollout: venv collection-link  ## first converge vs no-op re-run, default 
 	bash benchmarks/rollout.sh
 
 build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path dist .
+
+# What a release must pass, also part of `make unit`: every artifact's version against
+# changelogs/releases.json (tools/release.py), and Galaxy's importer and the docsite's lint on the
+# built artifact (tests/collection).
+release-check: venv collection-link
+	$(BIN)/pytest -q tests/test_versions.py tests/collection
+
+# make release VERSION=x.y.z: one version for the collection and the packages, the release notes from
+# changelogs/fragments (antsibull-changelog), the digests in changelogs/releases.json, a commit, the
+# tag VERSION and dist/valet-openstack-VERSION.tar.gz. Add a fragment with a `release_summary` first.
+release: venv collection-link
+	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "usage: make release VERSION=x.y.z" >&2; exit 1; }
+	@[ -z "$$(git status --porcelain)" ] || { echo "release: commit or stash your changes first" >&2; exit 1; }
+	@! git rev-parse -q --verify "refs/tags/$(VERSION)" >/dev/null || { echo "release: tag $(VERSION) exists" >&2; exit 1; }
+	$(BIN)/pytest -q tests/collection
+	$(BIN)/python tools/release.py bump $(VERSION)
+	$(BIN)/antsibull-changelog release --version $(VERSION)
+	$(BIN)/python tools/release.py record $(VERSION)
+	$(BIN)/python tools/release.py check
+	git add -A galaxy.yml files CHANGELOG.md changelogs
+	git commit -q -m "Release $(VERSION)"
+	git tag -a $(VERSION) -m "valet.openstack $(VERSION)"
 	$(BIN)/ansible-galaxy collection build --force --output-path dist .
 
 clean:

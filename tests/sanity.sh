@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# ansible-test sanity over the whole collection, and ansible-lint, on the oldest and the newest
-# ansible-core that meta/runtime.yml claims (requires_ansible >=2.19.0,<2.22.0: oldest 2.19, newest 2.21).
-#   tests/sanity.sh               both
-#   tests/sanity.sh oldest|newest one of them; further arguments go to ansible-test sanity
-# oldest: the ansible-core of .venv (what `ansible>=10` pins). newest: a venv under tests/output,
-# made once, from a Python >= 3.12 (2.21's floor for the controller): $VALET_NEWEST_PYTHON or the
-# first python3.13 / python3.12 on PATH. The modules' compile and import tests run on every Python
-# the modules support (tests/config.yml: >= 3.9); a missing interpreter fails the run rather than
-# being skipped. Exceptions are in tests/sanity/ignore-2.X.txt, one justification per line.
+# ansible-test sanity over the whole collection, and ansible-lint, on every ansible-core minor that
+# meta/runtime.yml claims (requires_ansible >=2.19.0,<2.22.0: 2.19, 2.20, 2.21).
+#   tests/sanity.sh                    all of them
+#   tests/sanity.sh 2.19|2.20|2.21     one of them (oldest = 2.19, newest = 2.21); further arguments go
+#                                      to ansible-test sanity
+# 2.19: the ansible-core of .venv (what `ansible>=10` pins). 2.20 and 2.21: a venv each under
+# tests/output/core-<minor>, made once, from a Python >= 3.12 (their floor for the controller):
+# $VALET_NEWER_PYTHON or the first python3.13 / python3.12 on PATH. The modules' compile and import
+# tests run on every Python the modules support (tests/config.yml: >= 3.9); a missing interpreter
+# fails the run rather than being skipped. Exceptions are in tests/sanity/ignore-2.X.txt, one
+# justification per line.
 # ansible-test must run from a real ansible_collections/<ns>/<name> tree (it resolves symlinks), so
 # the collection is copied there first, outside this git work tree (inside it, ansible-test would
 # ask git for the file list and find the copy ignored).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+CORES=(2.19 2.20 2.21)
 which=${1:-all}
-case $which in oldest|newest|all) shift || true ;; *) which=all ;; esac
-NEWEST_CORE=${VALET_NEWEST_CORE:-ansible-core>=2.21,<2.22}
+case $which in
+    oldest) which=${CORES[0]}; shift ;;
+    newest) which=${CORES[-1]}; shift ;;
+    all|2.*) shift || true ;;
+    *) which=all ;;
+esac
 MODULE_PYTHONS=${VALET_MODULE_PYTHONS:-3.9 3.10 3.11 3.12 3.13}
 
 # pyenv's shims run a version only when it is selected, and ansible-test does not pass
@@ -31,23 +38,24 @@ fi
 # ansible-test skips its shellcheck test when the program is missing: make that an error.
 command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (Debian: apt-get install shellcheck; make deps)" >&2; exit 1; }
 
-newest_bin() {
-    local venv=$repo/tests/output/core-newest py=${VALET_NEWEST_PYTHON:-}
+venv_bin() {  # venv_bin MINOR: the bin/ of a venv with that ansible-core, made once
+    local minor=$1 venv=$repo/tests/output/core-$1 py=${VALET_NEWER_PYTHON:-}
+    local core="ansible-core>=$minor,<${minor%.*}.$((${minor#*.} + 1))"
     if [ -z "$py" ]; then
         for candidate in python3.13 python3.12; do
             if command -v "$candidate" >/dev/null && "$candidate" -c '' 2>/dev/null; then py=$candidate; break; fi
         done
     fi
     if [ -z "$py" ]; then
-        echo "sanity: ansible-core ${NEWEST_CORE} needs a Python >= 3.12 for the controller and none was found" \
-             "(python3.13 / python3.12 on PATH, or VALET_NEWEST_PYTHON)." >&2
+        echo "sanity: $core needs a Python >= 3.12 for the controller and none was found" \
+             "(python3.13 / python3.12 on PATH, or VALET_NEWER_PYTHON)." >&2
         return 1
     fi
-    if [ ! -x "$venv/bin/ansible-test" ] || [ "$(cat "$venv/.core" 2>/dev/null)" != "$NEWEST_CORE" ]; then
+    if [ ! -x "$venv/bin/ansible-test" ] || [ "$(cat "$venv/.core" 2>/dev/null)" != "$core" ]; then
         rm -rf "$venv"
         "$py" -m venv "$venv" >&2
-        "$venv/bin/pip" install -q --disable-pip-version-check "$NEWEST_CORE" ansible-lint >&2
-        echo "$NEWEST_CORE" >"$venv/.core"
+        "$venv/bin/pip" install -q --disable-pip-version-check "$core" ansible-lint >&2
+        echo "$core" >"$venv/.core"
     fi
     echo "$venv/bin"
 }
@@ -91,10 +99,14 @@ run_one() {  # run_one BIN_DIR LABEL ARGS...
     rm -rf "$top"  # kept when a step failed, to look at
 }
 
-if [ "$which" != newest ]; then
-    run_one "$(dirname "$(command -v ansible-test)")" oldest "$@"
-fi
-if [ "$which" != oldest ]; then
-    bin=$(newest_bin)
-    run_one "$bin" newest "$@"
-fi
+for minor in "${CORES[@]}"; do
+    [ "$which" = all ] || [ "$which" = "$minor" ] || continue
+    if [ "$minor" = "${CORES[0]}" ]; then
+        bin=$(dirname "$(command -v ansible-test)")
+    else
+        bin=$(venv_bin "$minor")
+    fi
+    got=$("$bin/python" -c 'import ansible; print(ansible.__version__)')
+    case $got in "$minor".*) ;; *) echo "sanity: $bin has ansible-core $got, not $minor" >&2; exit 1 ;; esac
+    run_one "$bin" "$minor" "$@"
+done

@@ -162,9 +162,17 @@ options:
     type: str
     choices: [always, on_create]
     default: on_create
-notes:
-  - Supports check mode and diff mode. The diff shows user, service and endpoint summaries, never
-    a password.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    description: Reads Keystone and reports what it would create, update or delete.
+  diff_mode:
+    support: full
+    description: The diff shows user, service and endpoint summaries, never a password.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -22,10 +22,9 @@ description:
     C(_key)) and of the options of secret O(edits) are masked.
   - Given O(edits) (as M(valet.openstack.oslo_ini) takes them) and the O(ledger), says which of them would
     change the file, without changing anything (a read-only plan for a rollout).
-  - 'The result key C(values) holds, for each requested option, every value it has in the file, in file
-    order (one for a normal option, several for a duplicated or multi-valued one, none when absent; list
-    values are the raw strings), for example C({"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}).
-    Read it as C(result["values"]): C(result.values) is the dict method in Jinja.'
+  - The result key C(values) is a deprecated copy of RV(option_values), kept for playbooks written for
+    release 1.1 and removed in release 2.0.0 (a return key named like a dict method cannot be documented
+    as one, and C(result.values) is the dict method in Jinja).
 author:
   - Valet for OpenStack maintainers (@valet-openstack)
 options:
@@ -121,7 +120,7 @@ EXAMPLES = r'''
 
 - name: Show the enabled filters
   ansible.builtin.debug:
-    msg: "{{ nova_filters['values']['filter_scheduler/enabled_filters'] }}"
+    msg: "{{ nova_filters.option_values['filter_scheduler/enabled_filters'] }}"
 
 - name: Check the Heat configuration parses
   valet.openstack.oslo_ini_info:
@@ -147,6 +146,14 @@ sections:
   type: list
   elements: str
   sample: [DEFAULT, filter_scheduler]
+option_values:
+  description:
+    - For each option in O(options), every value it has in the file, in file order - one for a normal
+      option, several for a duplicated or multi-valued one, none when it is absent. List values are the
+      raw strings.
+  returned: always
+  type: dict
+  sample: {"filter_scheduler/enabled_filters": ["ComputeFilter,ValetFilter"]}
 pending:
   description: The O(edits) that would change the file, each as C(section/option), in order.
   returned: always
@@ -193,7 +200,7 @@ def main():
     path = params['path']
     if not os.path.exists(path):
         if params['missing_ok']:
-            module.exit_json(changed=False, exists=False, sections=[], values={}, pending=[])
+            module.exit_json(changed=False, exists=False, sections=[], option_values={}, values={}, pending=[])
         module.fail_json(msg='%s does not exist' % path)
     edits = edit_list(params) if params['edits'] else []
     try:
@@ -216,7 +223,9 @@ def main():
                 check_writable(path, len(encode(new_text)))
     except (IniError, IOError, OSError) as exc:
         module.fail_json(msg=mask(to_native(exc), [params['secret_value']]))
-    module.exit_json(changed=False, exists=True, sections=sections, values=values, pending=pending)
+    module.exit_json(
+        changed=False, exists=True, sections=sections, option_values=values, values=values, pending=pending
+    )
 
 
 if __name__ == '__main__':

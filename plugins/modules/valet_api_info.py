@@ -67,10 +67,17 @@ options:
       - CA bundle (PEM) to verify valet-api's and Keystone's certificates with, for example a private CA.
         Unset, the system's trust store.
     type: path
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     description: Changes nothing, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is no diff.
+  platform:
+    platforms: posix
 '''
 
 EXAMPLES = r'''

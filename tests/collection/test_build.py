@@ -13,6 +13,7 @@ DEV_ONLY = (
     "benchmarks/",
     "tools/",
     "changelogs/fragments/",
+    "changelogs/releases.json",
     ".ci/",
     ".venv",
     ".collections",
@@ -20,7 +21,15 @@ DEV_ONLY = (
     ".ansible",
     "dist/",
 )
-DEV_FILES = {"Makefile", "ansible.cfg", "pytest.ini", "requirements-test.txt", ".ansible-lint", ".gitignore"}
+DEV_FILES = {
+    "Makefile",
+    "ansible.cfg",
+    "pytest.ini",
+    "requirements-test.txt",
+    "ruff.toml",
+    ".ansible-lint",
+    ".gitignore",
+}
 
 
 def test_artifact_is_lean(installed):
@@ -66,6 +75,8 @@ def test_every_module_and_role_documents_itself_from_the_install(installed):
         assert doc["doc"]["short_description"], module
         assert doc["doc"]["collection"] == "valet.openstack"
         assert doc["examples"] and doc["return"], module
+        # The docsite's attributes table: what a user needs before a check-mode or --diff run.
+        assert {"check_mode", "diff_mode", "platform"} <= set(doc["doc"].get("attributes", {})), module
     for role in roles:
         proc = run([str(BIN / "ansible-doc"), "-t", "role", "--json", "valet.openstack." + role], env=env, cwd=tmp)
         doc = json.loads(proc.stdout)["valet.openstack." + role]
@@ -92,7 +103,7 @@ def test_installed_collection_runs_a_module_and_parses_its_playbooks(installed):
         cwd=tmp,
     ).stdout
     result = json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert result["values"] == {"DEFAULT/plugin_dirs": ["/srv/a"]}
+    assert result["option_values"] == {"DEFAULT/plugin_dirs": ["/srv/a"]}
     for playbook in ("site.yml", "uninstall.yml"):
         run(
             [str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(root / "playbooks" / playbook)],

@@ -247,7 +247,7 @@ def test_info_returns_only_requested_values(run_module, tmp_path):
     )
     assert not res['changed'] and res['exists']
     assert res['sections'] == ['DEFAULT', 'database', 'filter_scheduler', 'keystone_authtoken']
-    assert res['values'] == {
+    assert res['option_values'] == {
         'filter_scheduler/enabled_filters': [
             'ComputeFilter,ComputeCapabilitiesFilter',
             'ComputeFilter , ImagePropertiesFilter , ServerGroupAffinityFilter',
@@ -255,6 +255,8 @@ def test_info_returns_only_requested_values(run_module, tmp_path):
         'DEFAULT/my_ip': ['10.0.0.11'],
         'valet/url': [],
     }
+    # The 1.1 name stays until 2.0.0 (deprecated in the module's description).
+    assert res['values'] == res['option_values']
     for secret in ('Nova-ks-pw', 'Rabbit-pw', 'Nova-DB-pw'):
         assert secret not in out
 
@@ -265,6 +267,7 @@ def test_info_missing_and_syntax_error(run_module, tmp_path):
     assert res['failed'] and res['msg'] == '%s does not exist' % path
     _out, res = run_module('oslo_ini_info', dict(path=str(path), missing_ok=True))
     assert not res.get('failed') and res['exists'] is False
+    assert res['option_values'] == res['values'] == {}
     path.write_text('[DEFAULT]\n  oops\n')
     _out, res = run_module('oslo_ini_info', dict(path=str(path)))
     assert res['failed'] and res['msg'] == '%s: line 2: unexpected continuation line' % path
