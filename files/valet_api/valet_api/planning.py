@@ -1,0 +1,258 @@
+"""Plans and placements: a request's body becomes the engine's input, its answer becomes rows.
+
+Every decision runs in one writer transaction that reads the hosts' generations first and
+ends with a compare-and-set of the generation of every host it touched; another process
+that changed one of them first makes it roll back and run again, fresh (bounded retries,
+deadlocks included). Of two overlapping decisions on one host only one can commit.
+"""
+
+import collections
+import uuid as uuidlib
+
+from oslo_db import api as oslo_db_api
+from oslo_log import log as logging
+
+from valet_api import engine
+from valet_api.db import api as db
+from valet_api.errors import ApiError
+
+LOG = logging.getLogger(__name__)
+
+GROUP_ASSIGNMENT = "ATT::Valet::GroupAssignment"
+CLAIM_COLUMNS = {"VCPU": "vcpu", "MEMORY_MB": "memory_mb", "DISK_GB": "disk_gb"}
+
+# Tests turn this off to show the race it closes (tests/valet_api/test_concurrency.py).
+COMPARE_AND_SET = True
+
+
+class GenerationConflict(Exception):
+    """Another decision changed a host this one read; the decision runs again."""
+
+
+def new_id():
+    return str(uuidlib.uuid4())
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def _is_str(value):
+    return isinstance(value, str) and value != ""
+
+
+def check_resources(resources):
+    """400 unless resources is {uuid: {name, type, properties}} with valid groups; returns servers' uuids."""
+    if not isinstance(resources, dict):
+        raise ApiError(400, "resources must be a mapping of resource uuid to {name, type, properties}")
+    servers = []
+    for res_uuid, res in resources.items():
+        if not isinstance(res, dict) or not _is_str(res.get("type")):
+            raise ApiError(400, "resource %s has no type" % res_uuid)
+        if res.get("name") is not None and not isinstance(res["name"], str):
+            raise ApiError(400, "resource %s: name must be a string" % res_uuid)
+        props = res.get("properties")
+        if props is not None and not isinstance(props, dict):
+            raise ApiError(400, "resource %s: properties must be a mapping" % res_uuid)
+        props = props or {}
+        if res["type"] != GROUP_ASSIGNMENT:
+            flavor = props.get("flavor")
+            if not (_is_str(flavor) or isinstance(flavor, int)):
+                raise ApiError(400, "server %s (%s) has no flavor" % (res.get("name") or res_uuid, res_uuid))
+            servers.append(res_uuid)
+            continue
+        if props.get("group_type") not in engine.GROUP_TYPES:
+            raise ApiError(400, "resource %s: group_type must be one of %s" % (res_uuid, ", ".join(engine.GROUP_TYPES)))
+        if props.get("level", "host") not in engine.LEVELS:
+            raise ApiError(400, "resource %s: level must be host or rack" % res_uuid)
+        name = props.get("group_name")
+        if props["group_type"] == "exclusivity" and not _is_str(name):
+            raise ApiError(400, "resource %s: exclusivity needs a group_name" % res_uuid)
+        if name is not None and not isinstance(name, str):
+            raise ApiError(400, "resource %s: group_name must be a string" % res_uuid)
+        members = props.get("resources") or []
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ApiError(400, "resource %s: resources must be a list of resource uuids" % res_uuid)
+        for member in members:
+            if member not in resources:
+                raise ApiError(400, "group %s names resource %s, which is not in the plan" % (name or res_uuid, member))
+    _check_no_cycle(resources)
+    return servers
+
+
+def _check_no_cycle(resources):
+    def members(u):
+        res = resources[u]
+        if res["type"] != GROUP_ASSIGNMENT:
+            return []
+        return (res.get("properties") or {}).get("resources") or []
+
+    state = {}
+
+    def visit(u):
+        state[u] = "open"
+        for m in members(u):
+            if state.get(m) == "open":
+                raise ApiError(400, "group %s contains itself" % u)
+            if m not in state:
+                visit(m)
+        state[u] = "done"
+
+    for u in resources:
+        if u not in state:
+            visit(u)
+
+
+def registered_groups(session):
+    return {g["name"]: g for g in db.group_rows(session)}
+
+
+def build_groups(resources, project_id, registered):
+    """engine.Group for each group assignment; 409 for an exclusivity group the project is not in."""
+    out = []
+    for res_uuid, res in resources.items():
+        if res["type"] != GROUP_ASSIGNMENT:
+            continue
+        props = res.get("properties") or {}
+        name = props.get("group_name") or res.get("name") or res_uuid
+        key = None
+        if props["group_type"] == "exclusivity":
+            group = registered.get(name)
+            if group is None:
+                key = "%s:%s" % (project_id, name)
+            elif project_id in group["members"]:
+                key = "group:%s" % name
+            else:
+                raise ApiError(409, "project %s is not a member of exclusivity group %s" % (project_id, name))
+        out.append(
+            engine.Group(
+                id=res_uuid,
+                name=name,
+                type=props["group_type"],
+                level=props.get("level", "host"),
+                members=tuple(props.get("resources") or ()),
+                exclusive_key=key,
+            )
+        )
+    return out
+
+
+def exclusive_keys(groups):
+    """server or group uuid -> the exclusivity key it holds hosts under (first by key)."""
+    by_id = {g.id: g for g in groups}
+
+    def servers(member, seen=()):
+        if member not in by_id:
+            return {member}
+        if member in seen:
+            return set()
+        out = set()
+        for m in by_id[member].members:
+            out |= servers(m, seen + (member,))
+        return out
+
+    keys = {}
+    for g in sorted((g for g in groups if g.exclusive_key), key=lambda g: g.exclusive_key):
+        for s in servers(g.id):
+            keys.setdefault(s, g.exclusive_key)
+    return keys
+
+
+def sizes(cloud, resources, server_uuids):
+    """server uuid -> size, from its flavor; 400 for a flavor the cloud does not know."""
+    cache = {}
+    out = {}
+    for u in server_uuids:
+        flavor = resources[u]["properties"]["flavor"]
+        if flavor not in cache:
+            try:
+                cache[flavor] = cloud.flavor_size(flavor)
+            except LookupError as exc:
+                raise ApiError(400, "server %s: unknown flavor %s (%s)" % (resources[u].get("name") or u, flavor, exc))
+        out[u] = cache[flavor]
+    return out
+
+
+# -- the decision ---------------------------------------------------------------------------
+
+
+def engine_hosts(cloud_hosts, rows, all_placements, plan_id):
+    """The cloud's hosts as the engine sees them, without plan_id's own servers.
+
+    Capacity: the cloud's free capacity counts booted servers; placements not yet confirmed
+    by Nova (no resource_id) are claimed here. Servers: every placement counts.
+    """
+    claims = collections.defaultdict(collections.Counter)
+    count = collections.Counter()
+    for p in all_placements:
+        if p["plan_id"] == plan_id:
+            continue
+        count[p["host"]] += 1
+        if p["resource_id"] is None:
+            for rc, col in CLAIM_COLUMNS.items():
+                claims[p["host"]][rc] += p[col]
+    out = []
+    for h in cloud_hosts:
+        row = rows.get(h.name) or {}
+        out.append(
+            engine.Host(
+                name=h.name,
+                rack=h.rack,
+                free={rc: int(h.free.get(rc, 0)) - claims[h.name][rc] for rc in engine.RESOURCE_CLASSES},
+                servers=h.servers + count[h.name],
+                exclusive=row.get("exclusive") or h.exclusive,
+            )
+        )
+    return out
+
+
+def run_decision(database, attempt):
+    """attempt(session, rows) -> (answer, {host: exclusive key it is left with}), CAS, retried."""
+
+    @oslo_db_api.wrap_db_retry(
+        max_retries=database.retries,
+        retry_on_deadlock=True,
+        retry_interval=0.01,
+        inc_retry_interval=True,
+        max_retry_interval=0.2,
+        jitter=True,
+        exception_checker=lambda exc: isinstance(exc, GenerationConflict),
+    )
+    def once():
+        with database.writer() as session:
+            rows = db.host_rows(session)
+            answer, touched = attempt(session, rows)
+            for name in sorted(touched):
+                row = rows[name]
+                if not db.set_host(session, name, row["generation"], touched[name], compare=COMPARE_AND_SET):
+                    raise GenerationConflict(name)
+        return answer
+
+    try:
+        return once()
+    except GenerationConflict as exc:
+        raise ApiError(409, "host %s kept changing under concurrent decisions; try again" % exc) from exc
+
+
+def place(hosts, servers, groups, fixed=None):
+    try:
+        return engine.place(hosts, servers, groups, fixed=fixed)
+    except engine.Unplaceable as exc:
+        raise ApiError(409, exc.explanation) from None
+
+
+def claims_of(size):
+    return {col: int(size.get(rc, 0)) for rc, col in CLAIM_COLUMNS.items()}
+
+
+def released(session, rows, gone):
+    """{host: exclusive key left} for hosts whose placements `gone` (rows, already deleted) held."""
+    remaining_keys = {p["exclusive"] for p in db.placements(session) if p["exclusive"]}
+    touched = {}
+    for p in gone:
+        touched[p["host"]] = rows[p["host"]]["exclusive"]
+    # A key nobody holds any more frees every host reserved under it (rack level reserves empty ones).
+    for name, row in rows.items():
+        if row["exclusive"] and row["exclusive"] not in remaining_keys:
+            if name in touched or any(p["exclusive"] == row["exclusive"] for p in gone):
+                touched[name] = None
+    return touched
