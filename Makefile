@@ -22,12 +22,13 @@ help:
 deps:  ## Debian packages the tests and the demo need (root)
 	bash tests/install-host-deps.sh
 
-$(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml
+$(BIN)/ansible-playbook: requirements-test.txt files/valet_os/pyproject.toml files/valet_api/pyproject.toml
 	bash tests/install-host-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-test.txt
 	$(BIN)/pip install -q -e files/valet_os
+	$(BIN)/pip install -q -e files/valet_api
 	touch $@
 
 venv: $(BIN)/ansible-playbook
@@ -72,6 +73,7 @@ test: deps
 
 bench: venv collection-link
 	$(BIN)/python benchmarks/bench_filter.py
+	$(BIN)/python benchmarks/bench_valet_api.py
 
 bench-rollout: venv collection-link  ## first converge vs no-op re-run, default and multi_controller
 	bash benchmarks/rollout.sh

@@ -7,6 +7,8 @@ import webob
 from valet_api_fakes import FakeCloud
 from valet_api_fakes import make_conf
 from valet_api_fakes import sync
+from valet_api_mariadb import MariaDB
+from valet_api_mariadb import missing
 
 
 @pytest.fixture
@@ -47,3 +49,16 @@ def api(conf, cloud):
     from valet_api import wsgi
 
     return Api(wsgi.init_application(conf, cloud=cloud))
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """A private MariaDB (skipped, saying why, only where its binaries are absent)."""
+    absent = missing()
+    if absent:
+        pytest.skip(
+            "MariaDB binaries %s are not installed (tests/install-host-deps.sh installs mariadb-server)" % absent
+        )
+    db = MariaDB().start()
+    yield db
+    db.stop()

@@ -69,7 +69,12 @@ def test_root_needs_no_token_and_v1_does(api):
 def test_status_reports_database_and_cloud(api, cloud):
     code, body = api("GET", "/v1/status")
     assert code == 200
-    assert body["status"] == {"valet-api": "ok", "plans": 0, "database": "ok", "cloud": {"placement": "ok", "nova": "ok"}}
+    assert body["status"] == {
+        "valet-api": "ok",
+        "plans": 0,
+        "database": "ok",
+        "cloud": {"placement": "ok", "nova": "ok"},
+    }
     cloud.down = True
     code, body = api("GET", "/v1/status")
     assert body["status"]["valet-api"] == "degraded" and body["status"]["cloud"]["placement"].startswith("error")
@@ -188,7 +193,10 @@ def test_registered_exclusivity_group_is_shared_by_its_member_projects_only(api,
     gid = body["group"]["id"]
     assert api("POST", "/v1/groups/%s/members" % gid, {"members": ["p1", "p2"]})[0] == 201
     for project in ("p1", "p2"):
-        resources = {"%s-a" % project: server("a"), "ex": group("ex", "exclusivity", ["%s-a" % project], group_name="gold")}
+        resources = {
+            "%s-a" % project: server("a"),
+            "ex": group("ex", "exclusivity", ["%s-a" % project], group_name="gold"),
+        }
         assert api("POST", "/v1/plans", plan_body("stk-" + project, resources), project=project)[0] == 201
     assert {p["exclusive"] for p in state(db_url(conf))[0]} == {"group:gold"}
     # Project p3 is not a member: refused, naming the group and the project.
@@ -223,21 +231,49 @@ def _bad_plans():
         ("plan_name not a string", json.dumps(plan_body("x", ok, plan_name=5)).encode(), 400, "plan_name"),
         ("resources a list", json.dumps(plan_body("x", ["a"])).encode(), 400, "resources"),
         ("resource without type", json.dumps(plan_body("x", {"a": {"name": "a"}})).encode(), 400, "type"),
-        ("server without flavor", json.dumps(plan_body("x", {"a": {"name": "a", "type": SERVER}})).encode(), 400,
-         "flavor"),
+        (
+            "server without flavor",
+            json.dumps(plan_body("x", {"a": {"name": "a", "type": SERVER}})).encode(),
+            400,
+            "flavor",
+        ),
         ("unknown flavor", json.dumps(plan_body("x", {"a": server("a", "m9.huge")})).encode(), 400, "m9.huge"),
-        ("unknown group type", json.dumps(plan_body("x", dict(ok, g=group("g", "together", ["a"])))).encode(), 400,
-         "group_type"),
-        ("unknown level", json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", ["a"], "dc")))).encode(), 400,
-         "level"),
-        ("exclusivity without name", json.dumps(plan_body("x", dict(ok, g=group("g", "exclusivity", ["a"])))).encode(),
-         400, "group_name"),
-        ("missing member", json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", ["a", "ghost"])))).encode(),
-         400, "ghost"),
-        ("members not a list", json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", "a")))).encode(), 400,
-         "list"),
-        ("group in itself", json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", ["a", "g"])))).encode(), 400,
-         "itself"),
+        (
+            "unknown group type",
+            json.dumps(plan_body("x", dict(ok, g=group("g", "together", ["a"])))).encode(),
+            400,
+            "group_type",
+        ),
+        (
+            "unknown level",
+            json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", ["a"], "dc")))).encode(),
+            400,
+            "level",
+        ),
+        (
+            "exclusivity without name",
+            json.dumps(plan_body("x", dict(ok, g=group("g", "exclusivity", ["a"])))).encode(),
+            400,
+            "group_name",
+        ),
+        (
+            "missing member",
+            json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", ["a", "ghost"])))).encode(),
+            400,
+            "ghost",
+        ),
+        (
+            "members not a list",
+            json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", "a")))).encode(),
+            400,
+            "list",
+        ),
+        (
+            "group in itself",
+            json.dumps(plan_body("x", dict(ok, g=group("g", "affinity", ["a", "g"])))).encode(),
+            400,
+            "itself",
+        ),
         ("locations not a list", json.dumps(plan_body("x", ok, locations="h1")).encode(), 400, "locations"),
         ("project_id not a string", json.dumps(plan_body("x", ok, project_id=7)).encode(), 400, "project_id"),
     ]
@@ -308,8 +344,9 @@ def test_huge_body_is_refused_without_being_read(conf, cloud):
 
 
 def test_chunked_body_over_the_limit_is_refused(conf, cloud):
-    from valet_api import wsgi
     from valet_api_fakes import make_conf
+
+    from valet_api import wsgi
 
     small = make_conf(conf.database.connection, max_request_body_size=100)
     app = wsgi.init_application(small, cloud=cloud)
@@ -319,3 +356,35 @@ def test_chunked_body_over_the_limit_is_refused(conf, cloud):
     req.body = json.dumps(plan_body("x", {"a": server("a" * 200)})).encode()
     resp = req.get_response(app)
     assert resp.status_code == 413 and resp.json["code"] == 413
+
+
+@pytest.mark.parametrize("roles,code", [("member", 403), ("reader,member", 403), ("service", 200), ("admin", 200)])
+def test_policy_default_is_the_service_or_admin_role(api, roles, code):
+    got, body = api("GET", "/v1/plans", headers={"X-Roles": roles})
+    assert got == code
+    if code == 403:
+        assert "valet:plans:list" in body["explanation"] and body["code"] == 403
+
+
+def test_an_unexpected_error_is_a_json_500_and_the_service_keeps_serving(api, cloud):
+    def broken(flavor):
+        raise RuntimeError("a bug")
+
+    cloud.flavor_size = broken
+    import webob
+
+    req = webob.Request.blank("/v1/plans", method="POST", headers={"X-Auth-Token": "u:p"})
+    req.body = json.dumps(plan_body("stk", {"a": server("a")})).encode()
+    resp = req.get_response(api.app)
+    assert resp.status_code == 500
+    assert resp.json["code"] == 500 and "a bug" not in resp.text  # no internals shown
+    assert resp.headers["x-openstack-request-id"].startswith("req-")
+    assert api("GET", "/v1/plans")[1] == {"plans": []}
+
+
+def test_cloud_down_refuses_plans_with_503(api, cloud):
+    cloud.down = True
+    code, body = api("POST", "/v1/plans", plan_body("stk", {"a": server("a")}))
+    assert code == 503 and "hosts" in body["explanation"]
+    cloud.down = False
+    assert api("POST", "/v1/plans", plan_body("stk", {"a": server("a")}))[0] == 201

@@ -24,7 +24,9 @@ class Cloud:
         if group not in self._adapters:
             auth = ks_loading.load_auth_from_conf_options(self._conf, "cloud")
             sess = ks_loading.load_session_from_conf_options(self._conf, "cloud", auth=auth)
-            self._adapters[group] = ks_loading.load_adapter_from_conf_options(self._conf, group, session=sess, auth=auth)
+            self._adapters[group] = ks_loading.load_adapter_from_conf_options(
+                self._conf, group, session=sess, auth=auth
+            )
         return self._adapters[group]
 
     def _get(self, group, path, **headers):
@@ -47,9 +49,7 @@ class Cloud:
             free = {}
             for rc in engine.RESOURCE_CLASSES:
                 i = inv.get(rc)
-                free[rc] = (
-                    int((i["total"] - i["reserved"]) * i["allocation_ratio"]) - usages.get(rc, 0) if i else 0
-                )
+                free[rc] = int((i["total"] - i["reserved"]) * i["allocation_ratio"]) - usages.get(rc, 0) if i else 0
             out.append(engine.Host(name=rp["name"], rack=rp["name"], free=free))
         return out
 

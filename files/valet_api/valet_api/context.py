@@ -14,6 +14,6 @@ class RequestContext(context.RequestContext):
     def can(self, action, target=None):
         target = target or {"project_id": self.project_id, "user_id": self.user_id}
         try:
-            self.enforcer.authorize(action, target, self)
+            self.enforcer.authorize(action, target, self, do_raise=True)
         except (policy.PolicyNotAuthorized, policy.InvalidScope):
             raise ApiError(403, "policy does not allow %s to be performed" % action) from None

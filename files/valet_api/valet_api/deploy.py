@@ -12,6 +12,7 @@ import json
 import routes
 import webob
 import webob.dec
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_middleware import request_id
@@ -64,10 +65,15 @@ class Service:
             LOG.exception("cannot read the cloud's hosts")
             raise errors.ApiError(503, "cannot read the cloud's hosts: %s" % type(exc).__name__) from None
 
+    @oslo_db_api.wrap_db_retry(max_retries=5, exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
+    def _ensure_hosts(self, host_names):
+        # Two processes may meet a new host at once: the loser reads it back and goes on.
+        with self.db.writer() as session:
+            db.ensure_hosts(session, host_names)
+
     def decide(self, attempt, host_names):
         if host_names:
-            with self.db.writer() as session:
-                db.ensure_hosts(session, host_names)
+            self._ensure_hosts(host_names)
         return planning.run_decision(self.db, attempt)
 
 

@@ -80,8 +80,10 @@ def place(hosts, servers, groups, fixed=None):
     used = {h.name: dict.fromkeys(RESOURCE_CLASSES, 0) for h in hosts}
     count = {h.name: 0 for h in hosts}
     reserved = {h.name: h.exclusive for h in hosts}
-    keys_of = {sid: {g.exclusive_key for g in groups if g.type == "exclusivity" and any(sid in u for u in units[g.id])}
-               for sid in ids}
+    keys_of = {
+        sid: {g.exclusive_key for g in groups if g.type == "exclusivity" and any(sid in u for u in units[g.id])}
+        for sid in ids
+    }
 
     def loc(host, level):
         return by_name[host].rack if level == "rack" else host
@@ -98,7 +100,9 @@ def place(hosts, servers, groups, fixed=None):
         if mine:
             if len(mine) > 1 and reserved[host] is None:
                 return False
-            if reserved[host] is None and (h.servers or any(where.get(o) == host and keys_of[o] != mine for o in where)):
+            if reserved[host] is None and (
+                h.servers or any(where.get(o) == host and keys_of[o] != mine for o in where)
+            ):
                 return False
         for g in groups:
             gu = units[g.id]
@@ -112,8 +116,12 @@ def place(hosts, servers, groups, fixed=None):
                     for o, oh in where.items():
                         if loc(oh, "rack") == rack and g.exclusive_key not in keys_of[o]:
                             return False
-                    if any(x.rack == rack and (x.servers or (x.exclusive not in (None, g.exclusive_key)))
-                           and reserved[x.name] != g.exclusive_key for x in hosts):
+                    if any(
+                        x.rack == rack
+                        and (x.servers or (x.exclusive not in (None, g.exclusive_key)))
+                        and reserved[x.name] != g.exclusive_key
+                        for x in hosts
+                    ):
                         return False
                 continue
             level = loc(host, g.level)
@@ -131,7 +139,9 @@ def place(hosts, servers, groups, fixed=None):
         # A foreign server on a host (rack) an exclusivity group holds.
         for g in groups:
             if g.type == "exclusivity" and g.level == "rack" and g.exclusive_key not in keys_of[sid]:
-                if any(g.exclusive_key in keys_of[o] and loc(oh, "rack") == by_name[host].rack for o, oh in where.items()):
+                if any(
+                    g.exclusive_key in keys_of[o] and loc(oh, "rack") == by_name[host].rack for o, oh in where.items()
+                ):
                     return False
         return True
 
@@ -177,7 +187,9 @@ def place(hosts, servers, groups, fixed=None):
         names = [g for g in groups if any(s in _servers_of(gmap, g.id) for s in todo)]
         if names:
             g = names[0]
-            raise Unplaceable("group %s (%s at %s level) cannot hold on the hosts with room" % (g.name, g.type, g.level))
+            raise Unplaceable(
+                "group %s (%s at %s level) cannot hold on the hosts with room" % (g.name, g.type, g.level)
+            )
         raise Unplaceable("not enough free capacity for servers %s" % ", ".join(sorted(todo)))
     reserve = {h: k for h, k in reserved.items() if k is not None and by_name[h].exclusive != k}
     return Result(hosts={sid: where[sid] for sid in ids}, reserve=reserve)

@@ -167,7 +167,8 @@ def sizes(cloud, resources, server_uuids):
             try:
                 cache[flavor] = cloud.flavor_size(flavor)
             except LookupError as exc:
-                raise ApiError(400, "server %s: unknown flavor %s (%s)" % (resources[u].get("name") or u, flavor, exc))
+                name = resources[u].get("name") or u
+                raise ApiError(400, "server %s: unknown flavor %s (%s)" % (name, flavor, exc)) from None
         out[u] = cache[flavor]
     return out
 
@@ -224,6 +225,7 @@ def run_decision(database, attempt):
             for name in sorted(touched):
                 row = rows[name]
                 if not db.set_host(session, name, row["generation"], touched[name], compare=COMPARE_AND_SET):
+                    LOG.debug("host %s changed since generation %s: decision rolled back", name, row["generation"])
                     raise GenerationConflict(name)
         return answer
 

@@ -14,6 +14,11 @@ OPTS = [
 ]
 
 
+def set_lib_defaults():
+    """oslo.db's option defaults as valet-api has them (entry point oslo.config.opts.defaults, for the sample)."""
+    cfg.set_defaults(db_options.database_opts, connection=DEFAULT_CONNECTION)
+
+
 def register_opts(conf):
     # oslo.db's own [database] options, with valet's default connection.
     db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)

@@ -77,9 +77,7 @@ def insert_plan(session, plan):
 
 def update_plan_resources(session, plan_id, resources):
     t = tables.plans
-    session.execute(
-        t.update().where(t.c.id == plan_id).values(resources=json.dumps(resources), updated_at=now())
-    )
+    session.execute(t.update().where(t.c.id == plan_id).values(resources=json.dumps(resources), updated_at=now()))
 
 
 def delete_plan(session, plan_id):
@@ -173,7 +171,9 @@ def group_rows(session, ident=None):
         m = tables.group_members
         group["members"] = [
             r.project_id
-            for r in session.execute(sa.select(m.c.project_id).where(m.c.group_id == group["id"]).order_by(m.c.project_id))
+            for r in session.execute(
+                sa.select(m.c.project_id).where(m.c.group_id == group["id"]).order_by(m.c.project_id)
+            )
         ]
         out.append(group)
     return out

@@ -108,7 +108,8 @@ def create(req):
     try:
         placements = svc.decide(attempt, [h.name for h in cloud_hosts])
     except db_exc.DBDuplicateEntry:
-        raise ApiError(409, "a plan for stack %s already exists" % stack_id) from None
+        # Another request planned the same stack, or one of these resources, first.
+        raise ApiError(409, "a plan for stack %s or for one of its resources already exists" % stack_id) from None
     return 201, {"plan": view(plan, placements)}
 
 

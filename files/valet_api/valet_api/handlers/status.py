@@ -24,9 +24,8 @@ def show(req):
     except Exception as exc:
         LOG.warning("status: cloud unreachable: %s", exc)
         status["cloud"] = "error: %s" % type(exc).__name__
-    healthy = status["database"] == "ok" and all(v == "ok" for v in (status["cloud"] or {}).values()) \
-        if isinstance(status["cloud"], dict) else False
-    if not healthy:
+    cloud = status["cloud"]
+    if status["database"] != "ok" or not isinstance(cloud, dict) or any(v != "ok" for v in cloud.values()):
         status["valet-api"] = "degraded"
     return 200, {"status": status}
 

@@ -11,6 +11,7 @@ from valet_api.policies import status
 
 def list_rules():
     return list(
-        itertools.chain(base.list_rules(), status.list_rules(), plans.list_rules(), placements.list_rules(),
-                        groups.list_rules())
+        itertools.chain(
+            base.list_rules(), status.list_rules(), plans.list_rules(), placements.list_rules(), groups.list_rules()
+        )
     )

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Figures for valet-api under gunicorn on a private MariaDB. Prints numbers; asserts nothing.
+
+    .venv/bin/python benchmarks/bench_valet_api.py      (make bench)
+
+- plans per second: 2 valet-api processes (2 workers x 4 threads each), 8 clients planning
+  stacks of 4 servers in a diversity group over 100 hosts
+- placement-confirm latency p50 / p95 under 50 concurrent requests (Nova confirming the planned host)
+
+noauth2: valet-api's own cost, not Keystone's. Needs mariadb-install-db and mariadbd
+(tests/install-host-deps.sh installs mariadb-server).
+"""
+
+import concurrent.futures
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[0:0] = [os.path.join(ROOT, "files", "valet_api"), os.path.join(ROOT, "tests", "valet_api")]
+
+from valet_api_fakes import make_conf  # noqa: E402
+from valet_api_fakes import sync  # noqa: E402
+from valet_api_mariadb import MariaDB  # noqa: E402
+from valet_api_mariadb import missing  # noqa: E402
+from valet_api_testapp import Cluster  # noqa: E402
+
+GROUP = "ATT::Valet::GroupAssignment"
+HOSTS = [
+    ("r%d-h%d" % (r, h), "r%d" % r, {"VCPU": 64, "MEMORY_MB": 262144, "DISK_GB": 4000})
+    for r in range(1, 11)
+    for h in range(1, 11)
+]
+PLANS = 200
+CONFIRMS = 50
+
+
+def stack(i):
+    servers = {
+        "st%d-s%d" % (i, n): {"name": "s%d" % n, "type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}}
+        for n in range(4)
+    }
+    servers["st%d-g" % i] = {
+        "name": "g",
+        "type": GROUP,
+        "properties": {"group_type": "diversity", "level": "host", "resources": sorted(servers)},
+    }
+    return {"plan_name": "st%d" % i, "stack_id": "st%d" % i, "timeout": "60 sec", "resources": servers}
+
+
+def main():
+    absent = missing()
+    if absent:
+        print("valet-api benchmark skipped: %s not installed (tests/install-host-deps.sh)" % ", ".join(absent))
+        return
+    db = MariaDB().start()
+    tmp = tempfile.mkdtemp(prefix="bench-valet-api-")
+    try:
+        url = db.create_database("valet_bench")
+        sync(make_conf(url))
+        cluster = Cluster(url, HOSTS, processes=2, workers=2, threads=4, tmp=tmp)
+        try:
+            run(cluster)
+        finally:
+            cluster.stop()
+    finally:
+        db.stop()
+
+
+def run(cluster):
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        started = time.monotonic()
+        answers = list(pool.map(lambda i: cluster.post(i, "/v1/plans", stack(i), "bench"), range(PLANS)))
+        elapsed = time.monotonic() - started
+    placed = [body["plan"] for code, body in answers if code == 201]
+    print(
+        "valet-api plans/s, 2 processes, 8 clients, 4-server diversity stacks over %d hosts: %.1f (%d of %d planned)"
+        % (len(HOSTS), len(placed) / elapsed, len(placed), PLANS)
+    )
+
+    # Nova confirming planned hosts, 50 at a time: every server's first placement request.
+    servers = [(u, p["location"]) for plan in placed for u, p in sorted(plan["placements"].items())]
+    hosts = [h[0] for h in HOSTS]
+
+    def confirm(item):
+        i, (u, _host) = item
+        begin = time.monotonic()
+        code, _body = cluster.post(i, "/v1/placements/" + u, {"locations": hosts, "resource_id": "inst-" + u}, "bench")
+        return code, time.monotonic() - begin
+
+    with concurrent.futures.ThreadPoolExecutor(CONFIRMS) as pool:
+        results = list(pool.map(confirm, enumerate(servers)))
+    latencies = sorted(t for code, t in results if code == 201)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    print(
+        "valet-api placement confirm under %d concurrent requests: p50 %.1f ms, p95 %.1f ms (%d confirms)"
+        % (CONFIRMS, statistics.median(latencies) * 1000, p95 * 1000, len(latencies))
+    )
+
+
+if __name__ == "__main__":
+    main()
