@@ -42,24 +42,37 @@ def listening_inodes(port):
     return inodes
 
 
+def cmdline(pid):
+    try:
+        with open('/proc/%s/cmdline' % pid, 'rb') as f:
+            return f.read().split(b'\0')
+    except OSError:
+        return []
+
+
 def listeners(port):
     """Command lines of the processes holding a listening socket on port."""
     inodes = listening_inodes(port)
-    found = []
+    found, hidden = [], False
     if not inodes:
         return found
-    for pid in filter(str.isdigit, os.listdir('/proc')):
+    pids = [pid for pid in os.listdir('/proc') if pid.isdigit()]
+    for pid in pids:
         try:
-            fds = os.listdir('/proc/%s/fd' % pid)
-            links = {os.readlink('/proc/%s/fd/%s' % (pid, fd)) for fd in fds}
+            links = {os.readlink('/proc/%s/fd/%s' % (pid, fd)) for fd in os.listdir('/proc/%s/fd' % pid)}
         except OSError:
+            # Another user's fds need CAP_SYS_PTRACE, which a container's root may lack.
+            hidden = True
             continue
         if any('socket:[%s]' % i in links for i in inodes):
-            try:
-                with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                    found.append(f.read().replace(b'\0', b' ').decode(errors='replace').strip())
-            except OSError:
-                continue
+            found.append(b' '.join(cmdline(pid)).decode(errors='replace').strip())
+    if not found and hidden:
+        # Command lines stay readable: a uwsgi told to serve this port is taken for the holder.
+        for pid in pids:
+            argv = cmdline(pid)
+            sockets = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == b'--http-socket']
+            if any(s.rsplit(b':', 1)[-1] == str(port).encode() for s in sockets):
+                found.append(b' '.join(argv).decode(errors='replace').strip())
     # A socket nobody in this namespace owns (another container, the kernel) still holds the port.
     return sorted(set(found)) or ['(unknown process)']
 
