@@ -331,7 +331,7 @@ def test_huge_body_is_refused_without_being_read(conf, cloud):
                     break
                 reply += chunk
             reply = reply.decode()
-        head, _, payload = reply.partition("\r\n\r\n")
+        head, _sep, payload = reply.partition("\r\n\r\n")
         assert head.split()[1] == "413"
         assert json.loads(payload)["code"] == 413
         import urllib.request
@@ -388,3 +388,127 @@ def test_cloud_down_refuses_plans_with_503(api, cloud):
     assert code == 503 and "hosts" in body["explanation"]
     cloud.down = False
     assert api("POST", "/v1/plans", plan_body("stk", {"a": server("a")}))[0] == 201
+
+
+def test_sqlite_serves_concurrent_decisions_of_one_process(conf, cloud):
+    """20 exclusive stacks at once on the embedded SQLite: each host goes to one, the rest are 409s.
+
+    Without BEGIN IMMEDIATE, SQLite refuses a read-then-write transaction outright ("database is
+    locked", a 500) whenever another holds the write lock.
+    """
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from valet_api import wsgi
+
+    served = Served(wsgi.init_application(conf, cloud=cloud))
+    answers = [None] * 20
+    start = threading.Barrier(20)
+
+    def plan(i):
+        resources = {
+            "x%d" % i: server("x", "m1.medium"),
+            "g%d" % i: group("g", "exclusivity", ["x%d" % i], "host", "gold"),
+        }
+        req = urllib.request.Request(
+            served.url + "/plans",
+            data=json.dumps(plan_body("s%d" % i, resources)).encode(),
+            headers={"X-Auth-Token": "u:p%d" % i, "Content-Type": "application/json"},
+            method="POST",
+        )
+        start.wait()
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                answers[i] = (resp.status, None)
+        except urllib.error.HTTPError as exc:
+            answers[i] = (exc.code, json.load(exc)["explanation"])
+
+    threads = [threading.Thread(target=plan, args=(i,)) for i in range(20)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    finally:
+        served.stop()
+    codes = sorted(code for code, _why in answers)
+    assert codes == [201] * len(cloud.hosts()) + [409] * (20 - len(cloud.hosts())), answers
+    assert all("gold" in why for code, why in answers if code == 409)
+    assert violations(cloud, *state(db_url(conf))) == []
+
+
+def test_a_host_is_released_when_its_rack_holds_no_server_of_its_key(api, conf):
+    """Exclusive servers in two racks: the one that goes frees its host, the other keeps its own."""
+    resources = {"a": server("a"), "b": server("b"), "ex": group("ex", "exclusivity", ["a", "b"], group_name="gold")}
+    resources["apart"] = group("apart", "diversity", ["a", "b"], level="rack")
+    where_ = where(api("POST", "/v1/plans", plan_body("stk", resources))[1]["plan"])
+    hosts = state(db_url(conf))[1]
+    assert hosts[where_["a"]]["exclusive"] == hosts[where_["b"]]["exclusive"] == "p1:gold"
+    pid = api("GET", "/v1/placements/a")[1]["placement"]["id"]
+    assert api("DELETE", "/v1/placements/" + pid)[0] == 204
+    hosts = state(db_url(conf))[1]
+    assert hosts[where_["a"]]["exclusive"] is None and hosts[where_["b"]]["exclusive"] == "p1:gold"
+    # Replanned within its rack's other hosts, b takes its new host and frees the old one.
+    rack_mates = [h for h in hosts if rack(h) == rack(where_["b"]) and h != where_["b"]]
+    code, body = api("POST", "/v1/placements/b", {"locations": rack_mates})
+    assert code == 201
+    hosts = state(db_url(conf))[1]
+    assert hosts[body["placement"]["location"]]["exclusive"] == "p1:gold"
+    assert hosts[where_["b"]]["exclusive"] == "p1:gold"  # its rack still holds b: kept
+    # b moves to the other rack: its old rack holds no server of the key any more.
+    code, body = api("POST", "/v1/placements/b", {"locations": [h for h in hosts if rack(h) != rack(where_["b"])]})
+    assert code == 201
+    hosts = state(db_url(conf))[1]
+    assert [h for h, row in hosts.items() if row["exclusive"]] == [body["placement"]["location"]]
+
+
+def test_replan_keeps_the_plans_owner_for_its_exclusivity_key(api, conf, cloud):
+    """Heat names the owner in the plan; Nova's placement request may not: the key stays the owner's."""
+    resources = {"a": server("a"), "b": server("b"), "ex": group("ex", "exclusivity", ["a", "b"], group_name="gold")}
+    plan = api("POST", "/v1/plans", plan_body("stk", resources, project_id="owner"))[1]["plan"]
+    taken = set(where(plan).values())
+    free = [h.name for h in cloud.hosts() if h.name not in taken]
+    code, body = api("POST", "/v1/placements/a", {"locations": free, "resource_id": "i-a"}, project="service")
+    assert code == 201, body
+    placements, hosts = state(db_url(conf))
+    assert {p["exclusive"] for p in placements} == {"owner:gold"}
+    assert hosts[body["placement"]["location"]]["exclusive"] == "owner:gold"
+    assert violations(cloud, placements, hosts) == []
+
+
+def test_an_update_that_swaps_an_exclusive_server_keeps_its_host_reserved(api, conf, cloud):
+    """The old server of the key goes, a new one of the same key takes its host: still reserved."""
+    one = {"a": server("a"), "ex": group("ex", "exclusivity", ["a"], group_name="gold")}
+    plan = api("POST", "/v1/plans", plan_body("stk", one))[1]["plan"]
+    # Only a's host is free for the newcomer: every other host is taken by other stacks.
+    busy = [h.name for h in cloud.hosts() if h.name != plan["placements"]["a"]["location"]]
+    for i, host in enumerate(busy):
+        assert api("POST", "/v1/plans", plan_body("o%d" % i, {"o%d" % i: server("o")}, locations=[host]))[0] == 201
+    swapped = {"b": server("b"), "ex": group("ex", "exclusivity", ["b"], group_name="gold")}
+    code, body = api("PUT", "/v1/plans/stk", {"action": "update", "resources": swapped})
+    assert code == 200, body
+    host = body["plan"]["placements"]["b"]["location"]
+    assert state(db_url(conf))[1][host]["exclusive"] == "p1:gold"
+    assert violations(cloud, *state(db_url(conf))) == []
+
+
+def test_the_engine_is_asked_only_about_servers_it_is_given(api, monkeypatch, cloud):
+    """A server whose placement was deleted stays in the plan: a replan of its group-mate leaves it out."""
+    from valet_api import engine
+
+    place = engine.place
+
+    def strict(hosts, servers, groups, fixed=None):
+        known = {s.id for s in servers} | {g.id for g in groups}
+        for g in groups:
+            assert set(g.members) <= known, "group %s names %s, not given" % (g.name, set(g.members) - known)
+        return place(hosts, servers, groups, fixed=fixed)
+
+    monkeypatch.setattr(engine, "place", strict)
+    resources = {"a": server("a"), "b": server("b"), "g": group("g", "diversity", ["a", "b"])}
+    plan = api("POST", "/v1/plans", plan_body("stk", resources))[1]["plan"]
+    pid = api("GET", "/v1/placements/a")[1]["placement"]["id"]
+    assert api("DELETE", "/v1/placements/" + pid)[0] == 204
+    others = [h.name for h in cloud.hosts() if h.name != plan["placements"]["b"]["location"]]
+    assert api("POST", "/v1/placements/b", {"locations": others})[0] == 201

@@ -75,6 +75,9 @@ def test_no_token_is_401_and_root_needs_none(served):
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(served.url + "/plans", timeout=10)
     assert exc.value.code == 401
+    body = json.load(exc.value)
+    assert body["code"] == 401 and body["title"] == "Unauthorized" and body["explanation"]
+    assert exc.value.headers["WWW-Authenticate"].startswith("Keystone uri=")
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(
             urllib.request.Request(served.url + "/plans", headers={"X-Auth-Token": "forged"}), timeout=10
@@ -150,7 +153,7 @@ def _conversation(api, cloud):
     """Every call the plugins make, in the order a stack's life makes them; returns what each answered."""
     from valet_os.common import client as valet_client
 
-    names = [str(uuid.uuid4()) for _ in range(5)]
+    names = [str(uuid.uuid4()) for _n in range(5)]
     s1, s2, s3 = names[:3]
     stack = str(uuid.uuid4())
     resources = _nested(names)
@@ -203,7 +206,7 @@ def _conversation(api, cloud):
 
 
 def _too_diverse():
-    ids = [str(uuid.uuid4()) for _ in range(8)]
+    ids = [str(uuid.uuid4()) for _n in range(8)]
     res = {
         u: {"name": "d%d" % i, "type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}}
         for i, u in enumerate(ids)

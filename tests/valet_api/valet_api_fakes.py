@@ -98,6 +98,7 @@ class Served:
 
         class Server(ThreadingMixIn, simple_server.WSGIServer):
             daemon_threads = True
+            request_queue_size = 64  # tests connect by the dozen at once
 
         class Quiet(simple_server.WSGIRequestHandler):
             def log_message(self, *args):

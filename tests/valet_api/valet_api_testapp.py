@@ -69,7 +69,7 @@ class Cluster:
             VALET_TEST_DECISION_DELAY=str(delay),
             VALET_TEST_NO_CAS="0" if cas else "1",
         )
-        self.ports = [_free_port() for _ in range(processes)]
+        self.ports = [_free_port() for _i in range(processes)]
         self.procs = []
         for i, port in enumerate(self.ports):
             log = open(os.path.join(tmp, "gunicorn-%d.log" % i), "w")

@@ -1,6 +1,7 @@
 """Authentication: keystonemiddleware's auth_token, or noauth2 for tests; then the context."""
 
 import webob.dec
+import webob.exc
 from keystonemiddleware import auth_token
 from oslo_log import log as logging
 
@@ -25,6 +26,14 @@ class KeystoneAuth(auth_token.AuthProtocol):
         if _is_root(environ):
             return self._valet_app(environ, start_response)
         return super().__call__(environ, start_response)
+
+    def process_request(self, request):
+        # auth_token's own 401 body, in the contract's shape; WWW-Authenticate kept.
+        try:
+            return super().process_request(request)
+        except webob.exc.HTTPUnauthorized as exc:
+            headers = {k: v for k, v in exc.headers.items() if k.lower() == "www-authenticate"}
+            return errors.response(401, "a valid Keystone token is required", headers)
 
 
 class NoAuth2:

@@ -66,14 +66,15 @@ class Service:
             raise errors.ApiError(503, "cannot read the cloud's hosts: %s" % type(exc).__name__) from None
 
     @oslo_db_api.wrap_db_retry(max_retries=5, exception_checker=lambda exc: isinstance(exc, db_exc.DBDuplicateEntry))
-    def _ensure_hosts(self, host_names):
+    def _ensure_hosts(self, racks):
         # Two processes may meet a new host at once: the loser reads it back and goes on.
         with self.db.writer() as session:
-            db.ensure_hosts(session, host_names)
+            db.ensure_hosts(session, racks)
 
-    def decide(self, attempt, host_names):
-        if host_names:
-            self._ensure_hosts(host_names)
+    def decide(self, attempt, cloud_hosts):
+        """Run a decision (planning.run_decision) over the cloud's hosts, their rows made first."""
+        if cloud_hosts:
+            self._ensure_hosts({h.name: h.rack for h in cloud_hosts})
         return planning.run_decision(self.db, attempt)
 
 

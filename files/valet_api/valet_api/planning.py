@@ -7,6 +7,7 @@ deadlocks included). Of two overlapping decisions on one host only one can commi
 """
 
 import collections
+import dataclasses
 import uuid as uuidlib
 
 from oslo_db import api as oslo_db_api
@@ -36,7 +37,7 @@ def new_id():
 # -- validation -----------------------------------------------------------------------------
 
 
-def _is_str(value):
+def is_text(value):
     return isinstance(value, str) and value != ""
 
 
@@ -46,7 +47,7 @@ def check_resources(resources):
         raise ApiError(400, "resources must be a mapping of resource uuid to {name, type, properties}")
     servers = []
     for res_uuid, res in resources.items():
-        if not isinstance(res, dict) or not _is_str(res.get("type")):
+        if not isinstance(res, dict) or not is_text(res.get("type")):
             raise ApiError(400, "resource %s has no type" % res_uuid)
         if res.get("name") is not None and not isinstance(res["name"], str):
             raise ApiError(400, "resource %s: name must be a string" % res_uuid)
@@ -56,7 +57,7 @@ def check_resources(resources):
         props = props or {}
         if res["type"] != GROUP_ASSIGNMENT:
             flavor = props.get("flavor")
-            if not (_is_str(flavor) or isinstance(flavor, int)):
+            if not (is_text(flavor) or isinstance(flavor, int)):
                 raise ApiError(400, "server %s (%s) has no flavor" % (res.get("name") or res_uuid, res_uuid))
             servers.append(res_uuid)
             continue
@@ -65,7 +66,7 @@ def check_resources(resources):
         if props.get("level", "host") not in engine.LEVELS:
             raise ApiError(400, "resource %s: level must be host or rack" % res_uuid)
         name = props.get("group_name")
-        if props["group_type"] == "exclusivity" and not _is_str(name):
+        if props["group_type"] == "exclusivity" and not is_text(name):
             raise ApiError(400, "resource %s: exclusivity needs a group_name" % res_uuid)
         if name is not None and not isinstance(name, str):
             raise ApiError(400, "resource %s: group_name must be a string" % res_uuid)
@@ -134,6 +135,16 @@ def build_groups(resources, project_id, registered):
             )
         )
     return out
+
+
+def among(groups, server_ids):
+    """groups with members limited to these servers and the groups themselves.
+
+    A server whose placement was deleted stays in its plan's resources: the engine is asked only
+    about servers it is given.
+    """
+    known = set(server_ids) | {g.id for g in groups}
+    return [dataclasses.replace(g, members=tuple(m for m in g.members if m in known)) for g in groups]
 
 
 def exclusive_keys(groups):
@@ -246,15 +257,34 @@ def claims_of(size):
     return {col: int(size.get(rc, 0)) for rc, col in CLAIM_COLUMNS.items()}
 
 
+def landed(touched, rows, where, keys, reserve):
+    """Add to touched the hosts that servers land on (where = {server: host}) and the engine reserved.
+
+    A host taking a server of an exclusivity key is left under that key, even if the same decision
+    released it first (a server of the key replaced by another).
+    """
+    for u, host in where.items():
+        touched[host] = keys.get(u) or touched.get(host, rows[host]["exclusive"])
+    touched.update(reserve)
+    return touched
+
+
 def released(session, rows, gone):
-    """{host: exclusive key left} for hosts whose placements `gone` (rows, already deleted) held."""
-    remaining_keys = {p["exclusive"] for p in db.placements(session) if p["exclusive"]}
-    touched = {}
-    for p in gone:
-        touched[p["host"]] = rows[p["host"]]["exclusive"]
-    # A key nobody holds any more frees every host reserved under it (rack level reserves empty ones).
+    """{host: exclusive key left} for the hosts that placements `gone` (already deleted) leave.
+
+    A host stays reserved under its key while a placement holding that key is left in its rack
+    (a rack-level group reserves the rack's empty hosts too; a host-level one, its own host).
+    """
+
+    def rack(name):
+        return (rows.get(name) or {}).get("rack") or name
+
+    held = {(p["exclusive"], rack(p["host"])) for p in db.placements(session) if p["exclusive"]}
+    gone_keys = {p["exclusive"] for p in gone if p["exclusive"]}
+    gone_racks = {rack(p["host"]) for p in gone}
+    touched = {p["host"]: rows[p["host"]]["exclusive"] for p in gone}
     for name, row in rows.items():
-        if row["exclusive"] and row["exclusive"] not in remaining_keys:
-            if name in touched or any(p["exclusive"] == row["exclusive"] for p in gone):
-                touched[name] = None
+        key = row["exclusive"]
+        if key in gone_keys and rack(name) in gone_racks and (key, rack(name)) not in held:
+            touched[name] = None
     return touched

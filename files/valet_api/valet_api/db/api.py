@@ -27,6 +27,8 @@ class Database:
         options = {k: v for k, v in conf.database.items() if k not in OWN_OPTIONS}
         self.txn.configure(**options)
         self.retries = conf.database.decision_retries
+        if options.get("connection", "").startswith("sqlite"):
+            _serialize_sqlite(self.txn.writer.get_engine())
 
     def writer(self):
         return self.txn.writer.using(DbContext())
@@ -41,6 +43,26 @@ class Database:
     def ping(self):
         with self.reader() as session:
             session.execute(sa.text("SELECT 1"))
+
+
+def _serialize_sqlite(engine):
+    """SQLite, the one-node default: each transaction takes the write lock when it begins.
+
+    oslo.db begins with a plain (deferred) BEGIN: a transaction that read first then finds the
+    lock taken fails at once with "database is locked". BEGIN IMMEDIATE waits for the lock
+    instead (the busy timeout), so the threads and processes of one node take their turns.
+    It replaces oslo.db's BEGIN listener (the same bookkeeping, another statement).
+    """
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, "__name__", "") == "_sqlite_emit_begin":
+            sa.event.remove(engine, "begin", listener)
+
+    def begin_immediate(connection):
+        if "in_transaction" not in connection.info:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info["in_transaction"] = True
+
+    sa.event.listen(engine, "begin", begin_immediate)
 
 
 def _row(row):
@@ -135,13 +157,18 @@ def count_plans(session):
 # -- hosts (generations) --------------------------------------------------------------------
 
 
-def ensure_hosts(session, names):
-    """Rows for hosts seen for the first time (generation 0)."""
+def ensure_hosts(session, racks):
+    """Rows for hosts seen for the first time (generation 0); racks = {host: rack} as the cloud says."""
     t = tables.hosts
-    known = {r.name for r in session.execute(sa.select(t.c.name).where(t.c.name.in_(list(names))))}
-    missing = sorted(set(names) - known)
+    known = {r.name: r.rack for r in session.execute(sa.select(t.c.name, t.c.rack).where(t.c.name.in_(list(racks))))}
+    missing = sorted(set(racks) - set(known))
     if missing:
-        session.execute(t.insert(), [{"name": n, "generation": 0, "exclusive": None} for n in missing])
+        session.execute(
+            t.insert(), [{"name": n, "generation": 0, "rack": racks[n], "exclusive": None} for n in missing]
+        )
+    for name in sorted(n for n in known if known[n] != racks[n]):
+        # Not a decision: the generation stays, so that no concurrent decision is disturbed.
+        session.execute(t.update().where(t.c.name == name).values(rack=racks[name]))
 
 
 def host_rows(session):

@@ -49,6 +49,7 @@ hosts = sa.Table(
     metadata,
     sa.Column("name", sa.String(NAME), primary_key=True),
     sa.Column("generation", sa.Integer, nullable=False, default=0),
+    sa.Column("rack", sa.String(NAME)),  # as the cloud last said: reservations are released per rack
     sa.Column("exclusive", sa.String(2 * NAME + 1)),
     mysql_engine="InnoDB",
     mysql_charset="utf8mb4",

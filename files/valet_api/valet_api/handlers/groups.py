@@ -31,7 +31,7 @@ def create(req):
     body = util.json_body(req)
     name, kind = body.get("name"), body.get("type", "exclusivity")
     description = body.get("description", "")
-    if not planning._is_str(name):
+    if not planning.is_text(name):
         raise ApiError(400, "a group needs a name")
     if kind not in engine.GROUP_TYPES:
         raise ApiError(400, "group type must be one of %s" % ", ".join(engine.GROUP_TYPES))
@@ -87,7 +87,7 @@ def add_members(req, ident):
     util.context(req).can("valet:groups:update")
     body = util.json_body(req)
     projects = body.get("members")
-    if not isinstance(projects, list) or not all(planning._is_str(p) for p in projects):
+    if not isinstance(projects, list) or not all(planning.is_text(p) for p in projects):
         raise ApiError(400, "members must be a list of project ids")
     with util.service(req).db.writer() as session:
         group = _find(session, ident)

@@ -1,5 +1,6 @@
 """/v1/placements: Nova's question for one server: confirm its planned host, or replan it."""
 
+from valet_api import engine
 from valet_api import planning
 from valet_api.db import api as db
 from valet_api.errors import ApiError
@@ -38,13 +39,13 @@ def request(req, ident):
     """POST /v1/placements/{resource uuid} {locations, resource_id, project_id}."""
     util.context(req).can("valet:placements:create")
     body = util.json_body(req)
-    locations = plans_handler._locations(body)
+    locations = plans_handler.locations_of(body)
     if locations is None:
         raise ApiError(400, "locations must be a non-empty list of host names")
     resource_id = body.get("resource_id")
-    if resource_id is not None and not planning._is_str(resource_id):
+    if resource_id is not None and not planning.is_text(resource_id):
         raise ApiError(400, "resource_id must be a string")
-    project = util.project_of(req, body)
+    util.project_of(req, body)  # validated; the plan's owner decides its groups' keys, as when it was made
     svc = util.service(req)
     with svc.db.writer() as session:
         current = db.placement_row(session, ident)
@@ -57,7 +58,7 @@ def request(req, ident):
                 current["resource_id"] = resource_id
             return 201, {"placement": view(current)}
         plan = db.plan_row(session, current["plan_id"])
-        groups = planning.build_groups(plan["resources"], project, planning.registered_groups(session))
+        groups = planning.build_groups(plan["resources"], plan["project_id"], planning.registered_groups(session))
     return 201, {"placement": view(_replan(svc, plan, current, locations, resource_id, groups))}
 
 
@@ -75,7 +76,7 @@ def _replan(svc, plan, current, locations, resource_id, groups):
             raise ApiError(404, "no plan knows resource %s" % u)
         sizes = {p["orchestration_id"]: {rc: p[col] for rc, col in planning.CLAIM_COLUMNS.items()} for p in mine}
         servers = [
-            planning.engine.Server(
+            engine.Server(
                 id=p["orchestration_id"],
                 name=(resources.get(p["orchestration_id"]) or {}).get("name") or p["orchestration_id"],
                 size=sizes[p["orchestration_id"]],
@@ -85,17 +86,16 @@ def _replan(svc, plan, current, locations, resource_id, groups):
         ]
         fixed = {p["orchestration_id"]: p["host"] for p in mine if p["orchestration_id"] != u}
         hosts = planning.engine_hosts(cloud_hosts, rows, db.placements(session), plan["id"])
-        result = planning.place(hosts, servers, groups, fixed=fixed)
+        result = planning.place(hosts, servers, planning.among(groups, [s.id for s in servers]), fixed=fixed)
         host = result.hosts[u]
         db.move_placement(session, u, host, keys.get(u))
         if resource_id:
             db.confirm_placement(session, u, resource_id)
         touched = planning.released(session, rows, [me])
-        touched.setdefault(host, rows[host]["exclusive"])
-        touched.update(result.reserve)
+        planning.landed(touched, rows, {u: host}, keys, result.reserve)
         return db.placement_row(session, u), touched
 
-    return svc.decide(attempt, [h.name for h in cloud_hosts])
+    return svc.decide(attempt, cloud_hosts)
 
 
 def delete(req, ident):

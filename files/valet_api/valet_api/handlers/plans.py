@@ -50,11 +50,11 @@ def _servers(resources, uuids, size_of, candidates=None):
     ]
 
 
-def _locations(body):
+def locations_of(body):
     locations = body.get("locations")
     if locations is None:
         return None
-    if not isinstance(locations, list) or not locations or not all(planning._is_str(h) for h in locations):
+    if not isinstance(locations, list) or not locations or not all(planning.is_text(h) for h in locations):
         raise ApiError(400, "locations must be a non-empty list of host names")
     return frozenset(locations)
 
@@ -64,7 +64,7 @@ def create(req):
     ctx.can("valet:plans:create")
     body = util.json_body(req)
     name = body.get("plan_name")
-    if not planning._is_str(name):
+    if not planning.is_text(name):
         raise ApiError(400, "plan_name (a non-empty string) is required")
     stack_id = body.get("stack_id") or planning.new_id()
     if not isinstance(stack_id, str):
@@ -74,7 +74,7 @@ def create(req):
         raise ApiError(400, "timeout must be a string or a number")
     resources = body.get("resources")
     server_uuids = planning.check_resources(resources)
-    candidates = _locations(body)
+    candidates = locations_of(body)
     project = util.project_of(req, body)
     svc = util.service(req)
     with svc.db.reader() as session:
@@ -101,12 +101,10 @@ def create(req):
         result = planning.place(hosts, servers, groups) if servers else engine.Result(hosts={}, reserve={})
         db.insert_plan(session, plan)
         rows_out = _insert(session, plan, resources, result.hosts, size_of, keys, project)
-        touched = {h: rows[h]["exclusive"] for h in result.hosts.values()}
-        touched.update(result.reserve)
-        return rows_out, touched
+        return rows_out, planning.landed({}, rows, result.hosts, keys, result.reserve)
 
     try:
-        placements = svc.decide(attempt, [h.name for h in cloud_hosts])
+        placements = svc.decide(attempt, cloud_hosts)
     except db_exc.DBDuplicateEntry:
         # Another request planned the same stack, or one of these resources, first.
         raise ApiError(409, "a plan for stack %s or for one of its resources already exists" % stack_id) from None
@@ -166,13 +164,11 @@ def update(req, ident):
             fixed = {p["orchestration_id"]: p["host"] for p in kept}
             result = planning.place(hosts, servers, groups, fixed=fixed)
             _insert(session, plan, resources, {u: result.hosts[u] for u in todo}, sizes, keys, project)
-            for u in todo:
-                touched.setdefault(result.hosts[u], rows[result.hosts[u]]["exclusive"])
-            touched.update(result.reserve)
+            planning.landed(touched, rows, {u: result.hosts[u] for u in todo}, keys, result.reserve)
         db.update_plan_resources(session, plan["id"], resources)
         return db.placements(session, plan["id"]), touched
 
-    placements = svc.decide(attempt, [h.name for h in cloud_hosts])
+    placements = svc.decide(attempt, cloud_hosts)
     return 200, {"plan": view(dict(plan, resources=resources), placements)}
 
 

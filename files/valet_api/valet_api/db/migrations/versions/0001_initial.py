@@ -49,6 +49,7 @@ def upgrade():
         "hosts",
         sa.Column("name", sa.String(255), primary_key=True),
         sa.Column("generation", sa.Integer, nullable=False),
+        sa.Column("rack", sa.String(255)),
         sa.Column("exclusive", sa.String(511)),
         **TABLE,
     )
