@@ -17,9 +17,7 @@ def installed(python):
     if not os.access(python, os.X_OK):
         return None
     code = (
-        'import importlib.metadata as m\n'
-        'try: print(m.version("valet-api"))\n'
-        'except m.PackageNotFoundError: print("")'
+        'import importlib.metadata as m\ntry: print(m.version("valet-api"))\nexcept m.PackageNotFoundError: print("")'
     )
     proc = subprocess.run([python, '-c', code], capture_output=True, text=True, cwd='/', check=False)
     return proc.stdout.strip() or None
