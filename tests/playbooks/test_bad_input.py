@@ -381,7 +381,7 @@ def test_valet_api_port_in_use(controller):
         cwd=str(controller.tmp),
     )
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break

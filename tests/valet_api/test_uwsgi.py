@@ -47,7 +47,7 @@ def test_uwsgi_serves_the_module_application(tmp_path):
     )  # fmt: skip
     try:
         answer = None
-        for _ in range(150):
+        for _attempt in range(150):
             try:
                 with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5) as resp:
                     answer = resp.status, json.loads(resp.read())

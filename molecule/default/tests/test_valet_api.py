@@ -62,7 +62,7 @@ def test_root_and_status_answer(host):
 
 def test_a_rack_diversity_plan_uses_the_rack_aggregates(host):
     """Two servers in a rack-level diversity group land in racks r1 and r2, one each."""
-    stack, a, b, group = (str(uuid.uuid4()) for _ in range(4))
+    stack, a, b, group = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     server = {"type": "OS::Nova::Server", "properties": {"flavor": "valet.tiny"}}
     body = {
         "plan_name": "molecule-racks-" + stack[:8],
