@@ -21,6 +21,9 @@ description:
   - With O(password), C(POST <auth_url>/auth/tokens) as the Valet user scoped to its project, which
     Keystone must answer 201 (RV(token)); then, when both answered, C(GET <api_url>/status) with that
     token, which valet-api must answer 200 or 204 (RV(api_status)).
+  - With O(aggregate_key) and the token, C(GET <compute>/os-aggregates) from Nova (its endpoint taken from the
+    token's catalog), which must answer 200; RV(aggregates) says which aggregates carry that metadata key (the
+    racks valet-api would see).
   - Never fails because of an answer, the caller decides and says which variable to fix. The token
     is neither returned nor logged.
 author:
@@ -54,6 +57,20 @@ options:
     description: Domain of O(project_name).
     type: str
     default: Default
+  aggregate_key:
+    description:
+      - Metadata key of the Nova host aggregates that are racks (valet-api's C([engine] rack_aggregate_key)).
+        With it and a token, Nova's aggregates are listed (RV(aggregates)). Nova's default policy lets only
+        the admin role list them.
+    type: str
+  region_name:
+    description: Region of the Nova endpoint in the catalog; any region when not given.
+    type: str
+  interfaces:
+    description: Catalog interfaces tried in order for the Nova endpoint.
+    type: list
+    elements: str
+    default: [internal, public]
   timeout:
     description: Seconds each request may take.
     type: int
@@ -156,15 +173,38 @@ api_status:
     msg:
       description: What happened.
       type: str
+aggregates:
+  description:
+    - Nova's host aggregates seen with the token. Null unless O(aggregate_key) was given and Keystone issued the token.
+  returned: always
+  type: dict
+  contains:
+    url:
+      description: The URL requested (empty when the catalog has no Nova endpoint).
+      type: str
+      sample: http://nova.example.com:8774/v2.1/os-aggregates
+    ok:
+      description: Whether Nova answered 200.
+      type: bool
+    status:
+      description: The HTTP status, or -1 when there was no HTTP answer.
+      type: int
+    msg:
+      description: What happened.
+      type: str
+    racks:
+      description: Value of O(aggregate_key) -> the hosts of the aggregates carrying it.
+      type: dict
+      sample: {r1: [r1-h1, r1-h2]}
 '''
 
-import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import fetch_url
 
 from ansible_collections.valet.openstack.plugins.module_utils.url import url_problem
+from ansible_collections.valet.openstack.plugins.module_utils.valet_http import catalog_url
+from ansible_collections.valet.openstack.plugins.module_utils.valet_http import request
+from ansible_collections.valet.openstack.plugins.module_utils.valet_http import token_body
 
 try:
     from urllib.parse import urlparse
@@ -172,59 +212,27 @@ except ImportError:  # pragma: no cover - Python 2 is not supported
     from urlparse import urlparse
 
 
-def request(module, url, wanted, method='GET', body=None, headers=None):
-    """One request -> ({url, ok, status, msg}, response headers). Never raises, never fails the module."""
-    result = dict(url=url, ok=False, status=-1, msg='')
-    problem = url_problem(url)
-    if problem:
-        result['msg'] = "'%s' is not an http(s) URL: %s" % (url, problem)
-        return result, {}
-    data = json.dumps(body) if body is not None else None
-    all_headers = dict(headers or {})
-    if data is not None:
-        all_headers['Content-Type'] = 'application/json'
-    resp, info = fetch_url(
-        module,
-        url,
-        data=data,
-        headers=all_headers,
-        method=method,
-        timeout=module.params['timeout'],
-        # ansible's urls reads the bundle for any request: an http URL needs none.
-        ca_path=module.params['ca_path'] if url.lower().startswith('https:') else None,
-    )
-    if resp is not None:
-        resp.read()  # let the connection finish; the body is not needed
-        resp.close()
-    result['status'] = info.get('status', -1)
-    result['ok'] = result['status'] in wanted
-    result['msg'] = to_native(info.get('msg', ''))
-    # Keystone says why in its JSON body ({"error": {"message": ...}}); say it too.
-    try:
-        reason = json.loads(info.get('body') or '{}').get('error', {}).get('message')
-    except (ValueError, AttributeError):
-        reason = None
-    if reason:
-        result['msg'] = '%s: %s' % (result['msg'], to_native(reason))
-    return result, info
-
-
-def token_body(params):
-    return {
-        'auth': {
-            'identity': {
-                'methods': ['password'],
-                'password': {
-                    'user': {
-                        'name': params['username'],
-                        'domain': {'name': params['user_domain_name']},
-                        'password': params['password'],
-                    }
-                },
-            },
-            'scope': {'project': {'name': params['project_name'], 'domain': {'name': params['project_domain_name']}}},
-        }
-    }
+def rack_aggregates(module, token_payload, token_id):
+    """GET Nova's os-aggregates; the racks the aggregates carrying aggregate_key make."""
+    params = module.params
+    nova = catalog_url(token_payload, 'compute', params['region_name'], params['interfaces'])
+    if not nova:
+        return dict(
+            url='',
+            ok=False,
+            status=-1,
+            racks={},
+            msg='the catalog has no compute endpoint (region %s, interfaces %s)'
+            % (params['region_name'] or 'any', ', '.join(params['interfaces'])),
+        )
+    result, _info, payload = request(module, nova + '/os-aggregates', (200,), headers={'X-Auth-Token': token_id})
+    racks = {}
+    for aggregate in (payload or {}).get('aggregates') or []:
+        value = (aggregate.get('metadata') or {}).get(params['aggregate_key'])
+        if value is not None:
+            racks.setdefault(value, []).extend(aggregate.get('hosts') or [])
+    result['racks'] = dict((k, sorted(v)) for k, v in racks.items())
+    return result
 
 
 def main():
@@ -237,6 +245,9 @@ def main():
             user_domain_name=dict(type='str', default='Default'),
             project_name=dict(type='str', default='service'),
             project_domain_name=dict(type='str', default='Default'),
+            aggregate_key=dict(type='str', no_log=False),
+            region_name=dict(type='str'),
+            interfaces=dict(type='list', elements='str', default=['internal', 'public']),
             timeout=dict(type='int', default=30),
             validate_certs=dict(type='bool', default=True),
             ca_path=dict(type='path'),
@@ -254,15 +265,17 @@ def main():
         versions = dict(url=api_url, ok=False, status=-1, msg="'%s' is not an http(s) URL: %s" % (api_url, problem))
     else:
         versions = request(module, root, (200, 300))[0]
-    token = api_status = None
+    token = api_status = aggregates = None
     if params['password']:
         token_url = params['auth_url'].rstrip('/') + '/auth/tokens'
-        token, info = request(module, token_url, (201,), method='POST', body=token_body(params))
+        token, info, token_payload = request(module, token_url, (201,), method='POST', body=token_body(params))
         # No status request when valet-api did not even answer its root: it would fail the same way.
         if token['ok'] and versions['ok']:
             headers = {'X-Auth-Token': info.get('x-subject-token', '')}
             api_status = request(module, api_url + '/status', (200, 204), headers=headers)[0]
-    module.exit_json(changed=False, versions=versions, token=token, api_status=api_status)
+        if token['ok'] and params['aggregate_key']:
+            aggregates = rack_aggregates(module, token_payload, info.get('x-subject-token', ''))
+    module.exit_json(changed=False, versions=versions, token=token, api_status=api_status, aggregates=aggregates)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 from playbook_helpers import REPO
@@ -73,6 +74,32 @@ def _stray_host(c):
     c.groups = {"heat_engine": ["ctl1"]}
     c.hostvars = {"stray": {}}
     c.vars["valet_site_controllers"] = "all"
+
+
+def _valet_api(c, hosts=("localhost",)):
+    """A valet_api group (roles/valet_api) with every path it would touch in the tmp dir."""
+    c.groups["valet_api"] = list(hosts)
+    c.vars.update(
+        {
+            "valet_api_password": "valet-test-pw",
+            "valet_api_auth_url": "http://127.0.0.1:%d/v3" % closed_port(),
+            "valet_api_port": closed_port(),
+            "valet_api_conf_dir": str(c.tmp / "valet-etc"),
+            "valet_api_state_dir": str(c.tmp / "valet-lib"),
+            "valet_api_log_dir": str(c.tmp / "valet-log"),
+            "valet_api_src_dir": str(c.tmp / "valet-src"),
+            "valet_api_backup_dir": str(c.tmp / "valet-backups"),
+            "valet_api_venv": str(c.tmp / "valet-venv"),
+        }
+    )
+
+
+def _valet_api_setup(extra=None, hosts=("localhost",)):
+    def setup(c):
+        _valet_api(c, hosts)
+        c.vars.update(extra or {})
+
+    return setup
 
 
 # id, what is wrong (for docs/bad-input.md), extra vars, setup, substrings the message must contain
@@ -333,6 +360,48 @@ CASES = [
         None,
         ["nova-schedulr", "valet_openstack_nova_service", "not found"],
     ),
+    (
+        "valet-api-db-no-driver",
+        "`valet_api_database_url: mysql://valet:PASSWORD@db/valet` (no driver)",
+        {},
+        _valet_api_setup({"valet_api_database_url": "mysql://valet:db-secret-pw@db.example.com/valet"}),
+        ["valet_api_database_url", "mysql://valet:********@db.example.com/valet", "no database driver", "pymysql"],
+    ),
+    (
+        "valet-api-sqlite-several-hosts",
+        "SQLite `valet_api_database_url` (the default) with two hosts in group `valet_api`",
+        {},
+        _valet_api_setup(hosts=("localhost", "api2")),
+        ["valet_api_database_url is SQLite", "one valet-api host only", "has 2 hosts"],
+    ),
+    (
+        "valet-api-db-no-password",
+        "`valet_api_database_url: mysql+pymysql://valet@db/valet` (no password)",
+        {},
+        _valet_api_setup({"valet_api_database_url": "mysql+pymysql://valet@db.example.com/valet"}),
+        ["valet_api_database_url", "needs a user, a password, a host and a database name"],
+    ),
+    (
+        "valet-api-no-password",
+        "`valet_api_password` empty",
+        {},
+        _valet_api_setup({"valet_api_password": ""}),
+        ["valet_api_password is required"],
+    ),
+    (
+        "valet-api-install-method",
+        "`valet_api_install_method: pip`",
+        {},
+        _valet_api_setup({"valet_api_install_method": "pip"}),
+        ["valet_api_install_method", "distro", "venv"],
+    ),
+    (
+        "valet-api-host-pattern",
+        "`valet_api_rack_source: host_pattern` with a pattern without a `rack` group",
+        {},
+        _valet_api_setup({"valet_api_rack_source": "host_pattern", "valet_api_rack_host_pattern": "^(r[0-9]+)-"}),
+        ["valet_api_rack_host_pattern", "named group 'rack'"],
+    ),
 ]
 
 
@@ -468,6 +537,86 @@ def test_full_config_directory_stops_the_plan(controller, small_fs):
     record("conf-dir-full", "heat.conf's file system full", msg)
 
 
+def test_valet_api_port_in_use(controller):
+    """valet_api_port held by another process: the valet-api plan stops every host before any change."""
+    _valet_api(controller)
+    port = closed_port()
+    controller.vars["valet_api_port"] = port
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(controller.tmp),
+    )
+    try:
+        for _attempt in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        before, pkg_before = controller.snapshot(), package_state()
+        proc = controller.run()
+    finally:
+        server.terminate()
+        server.wait()
+    expected = ["port %d (valet_api_port) is in use by" % port, "http.server"]
+    msg = assert_stopped_cleanly(controller, proc, expected, before, pkg_before)
+    record("valet-api-port", "`valet_api_port` held by another process on the valet-api host", msg)
+
+
+def test_valet_api_user_gets_no_token(controller, keystone):
+    # A user of its own: the session's Keystone and its "valet" user are shared with other files.
+    keystone.create_service_user("valet-api-input", "the-right-password")
+    _valet_api(controller)
+    controller.vars.update(
+        {
+            "valet_api_auth_url": keystone.auth_url,
+            "valet_api_username": "valet-api-input",
+            "valet_api_password": "a-wrong-password",
+        }
+    )
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(
+        controller,
+        proc,
+        [
+            "(valet_api_auth_url) did not issue a token",
+            "'valet-api-input' (valet_api_username)",
+            "valet_api_password",
+            "401",
+        ],
+        before,
+        pkg_before,
+    )
+    assert "a-wrong-password" not in proc.stdout + proc.stderr
+    record("valet-api-token", "Keystone issues no token for the Valet user of `valet_api_password`", msg)
+
+
+def test_valet_api_cannot_read_the_racks(controller, keystone):
+    """A token but no Nova in the catalog: the rack aggregates cannot be read, the plan stops."""
+    # A user of its own: the session's Keystone and its "valet" user are shared with other files.
+    keystone.create_service_user("valet-api-input", "the-right-password")
+    _valet_api(controller)
+    controller.vars.update(
+        {
+            "valet_api_auth_url": keystone.auth_url,
+            "valet_api_username": "valet-api-input",
+            "valet_api_password": "the-right-password",
+        }
+    )
+    before, pkg_before = controller.snapshot(), package_state()
+    proc = controller.run()
+    msg = assert_stopped_cleanly(
+        controller,
+        proc,
+        ["Nova's host aggregates could not be read", "valet_api_rack_aggregate_key", "no compute endpoint"],
+        before,
+        pkg_before,
+    )
+    record("valet-api-racks-unreadable", "Nova's aggregates unreadable with the Valet user (no compute endpoint)", msg)
+
+
 @pytest.fixture
 def emulator():
     from valet_api_emulator import ValetApiEmulator
@@ -496,11 +645,13 @@ def test_one_bad_host_stops_every_host(controller, emulator):
 
 
 def test_keystone_rejects_the_valet_password(controller, emulator, keystone):
-    keystone.create_service_user("valet", "the-right-password")
+    # A user of its own: the session's Keystone and its "valet" user are shared with other files.
+    keystone.create_service_user("valet-bad-input", "the-right-password")
     controller.vars.update(
         {
             "valet_openstack_api_url": emulator.url,
             "valet_openstack_admin_auth_url": keystone.auth_url,
+            "valet_openstack_admin_username": "valet-bad-input",
             "valet_openstack_admin_password": "a-wrong-password",
         }
     )
@@ -509,7 +660,7 @@ def test_keystone_rejects_the_valet_password(controller, emulator, keystone):
     msg = assert_stopped_cleanly(
         controller,
         proc,
-        ["valet_openstack_admin_password", "did not issue a token", "'valet'", "status 401"],
+        ["valet_openstack_admin_password", "did not issue a token", "'valet-bad-input'", "status 401"],
         before,
         pkg_before,
     )

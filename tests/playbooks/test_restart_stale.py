@@ -64,9 +64,14 @@ def test_files_right_but_service_older_is_restarted(controller, emulator):
 def test_interrupted_between_the_two_files_restarts_both(controller, emulator, keystone):
     """Interrupted after heat.conf and before nova.conf: the next run edits nova.conf and restarts
     nova-scheduler, and restarts heat-engine too (its file is right, its process is older)."""
-    keystone.create_service_user("valet", "valet-test-pw", project="service", role="service")
+    # A user of its own: the session's Keystone and its "valet" user are shared with other files.
+    keystone.create_service_user("valet-restart", "valet-test-pw", project="service", role="service")
     controller.with_services()
-    controller.vars.update(valet_openstack_api_url=emulator.url, valet_openstack_admin_auth_url=keystone.auth_url)
+    controller.vars.update(
+        valet_openstack_api_url=emulator.url,
+        valet_openstack_admin_auth_url=keystone.auth_url,
+        valet_openstack_admin_username="valet-restart",
+    )
     _ok(controller.run())
     assert (controller.restarts("heat"), controller.restarts("nova")) == (1, 1)
 

@@ -15,15 +15,23 @@ from ansible_env import REPO
 from ansible_env import ansible_env
 
 
-def _rollout_play():
+def _rollout_play(group="valet_rollout_needed"):
+    """site.yml's serial play over `group` (the controllers', or valet-api's valet_api_rollout_needed)."""
     with open(os.path.join(REPO, "playbooks", "site.yml")) as f:
         plays = yaml.safe_load(f)
-    (play,) = [p for p in plays if "serial" in p]
+    (play,) = [p for p in plays if "serial" in p and "'%s'" % group in p["hosts"]]
     return play
 
 
-def _batches(tmp_path, inventory_order, needed_order, serial):
-    play = _rollout_play()
+RECORD_BATCH = {
+    "name": "Record the batch",
+    "ansible.builtin.shell": "echo {{ ansible_play_batch | join(',') }} >> {{ record }}",
+    "run_once": True,
+}
+
+
+def _batches(tmp_path, inventory_order, needed_order, serial, group="valet_rollout_needed", tasks=(RECORD_BATCH,)):
+    play = _rollout_play(group)
     record = tmp_path / "batches"
     playbook = [
         {
@@ -31,13 +39,8 @@ def _batches(tmp_path, inventory_order, needed_order, serial):
             "hosts": play["hosts"],
             "gather_facts": False,
             "serial": play["serial"],
-            "tasks": [
-                {
-                    "name": "Record the batch",
-                    "ansible.builtin.shell": f"echo {{{{ ansible_play_batch | join(',') }}}} >> {record}",
-                    "run_once": True,
-                }
-            ],
+            "vars": {"record": str(record)},
+            "tasks": list(tasks),
         }
     ]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(playbook))
@@ -45,7 +48,7 @@ def _batches(tmp_path, inventory_order, needed_order, serial):
     inventory = {
         "all": {
             "hosts": {h: local for h in inventory_order},
-            "children": {"valet_rollout_needed": {"hosts": {h: {} for h in needed_order}}},
+            "children": {group: {"hosts": {h: {} for h in needed_order}}},
         }
     }
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
@@ -75,3 +78,21 @@ def test_batches_follow_the_inventory_not_the_group(tmp_path):
 def test_hosts_that_need_nothing_are_left_out_of_every_batch(tmp_path):
     batches = _batches(tmp_path, ["ctl1", "ctl2", "ctl3"], ["ctl3", "ctl2"], 2)
     assert batches == ["ctl2,ctl3"]
+
+
+def _sync_host_expression():
+    with open(os.path.join(REPO, "roles", "valet_api", "vars", "main.yml")) as f:
+        return yaml.safe_load(f)["valet_api_sync_host"]
+
+
+def test_valet_api_schema_is_synced_once_per_rollout(tmp_path):
+    """roles/valet_api's database.yml runs on valet_api_sync_host only: in site.yml's serial valet-api
+    rollout that is one host for the whole rollout (the first batch's first), not one per batch."""
+    task = {
+        "name": "Record the host that would create the database and run valet-manage db sync",
+        "ansible.builtin.shell": "echo {{ inventory_hostname }} >> {{ record }}",
+        "when": "inventory_hostname == valet_api_sync_host",
+        "vars": {"valet_api_sync_host": _sync_host_expression()},
+    }
+    synced = _batches(tmp_path, ["api1", "api2", "api3"], ["api3", "api2"], 1, "valet_api_rollout_needed", [task])
+    assert synced == ["api2"]

@@ -45,12 +45,13 @@ def init_application(conf=None, cloud=None):
     return deploy.loadapp(conf, cloud)
 
 
-def __getattr__(name):
-    # `application` is built on first use, so that importing this module reads no file.
+def application(environ, start_response):
+    """The WSGI callable uwsgi / gunicorn serve: the config file's app, built on the first request, so
+    that importing this module reads no file. A plain function: uwsgi's `--module mod:callable` looks
+    it up in the module's namespace, where a lazy module __getattr__ is "callable not found"."""
     global _application
-    if name != "application":
-        raise AttributeError(name)
-    with _lock:
-        if _application is None:
-            _application = init_application()
-    return _application
+    if _application is None:
+        with _lock:
+            if _application is None:
+                _application = init_application()
+    return _application(environ, start_response)
