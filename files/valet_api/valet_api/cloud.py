@@ -5,7 +5,7 @@ and Nova (``[nova]``); docs/valet-api-cloud.md is the operator's account (calls,
 Rights: Placement's ``GET /resource_providers/{uuid}/inventories`` and ``.../allocations`` need the
 service role (or admin); Nova's ``GET /os-hypervisors/detail`` and ``GET /os-aggregates`` are admin-only
 by Nova's default policy unless its policy.yaml sets ``os_compute_api:os-hypervisors:list-detail`` and
-``os_compute_api:os-aggregates:index`` to ``rule:service_or_admin``; Nova's flavors any project member reads.
+``os_compute_api:os-aggregates:index`` to ``role:admin or role:service``; Nova's flavors any project member reads.
 
 Host names. Valet's Nova filter compares a plan's host with ``host_state.host``, the nova-compute
 service's host name (``[DEFAULT] host``). Placement names a compute node's resource provider after
@@ -376,6 +376,6 @@ def _policy_hint(service, path, status):
         if path.startswith(prefix):
             return (
                 " (Nova's policy %s allows admin only by default: give the Valet service user the admin role "
-                'or set "%s": "rule:service_or_admin" in Nova\'s policy.yaml)' % (rule, rule)
+                'or set "%s": "role:admin or role:service" in Nova\'s policy.yaml)' % (rule, rule)
             )
     return ""
