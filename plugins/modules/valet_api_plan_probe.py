@@ -65,10 +65,17 @@ options:
     description: Verify the TLS certificates of valet-api and Keystone.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: none
     description: It creates a plan; in check mode Ansible skips it.
+  diff_mode:
+    support: none
+    description: It changes nothing on the host, so there is no diff.
+  platform:
+    platforms: posix
 '''
 
 EXAMPLES = r'''

@@ -30,7 +30,7 @@ description:
   - Then it waits up to O(settle_timeout) seconds for the service process to run and to log its
     start, and fails on any error line about Valet logged since O(log_offset).
   - Every process of the service must have started after the config files last changed (their
-    ctime): a process started before runs the configuration as it was then, whatever the files say.
+    ctime), because a process started before runs the configuration as it was then, whatever the files say.
   - With O(expect=absent) it proves an uninstall left nothing registered and the service still starts.
   - The module only reads; it never returns values from the configuration other than the checked options.
   - With O(components) one call verifies several components of the host in turn (a module call costs
@@ -209,8 +209,8 @@ checks:
       detail: "ATT::Valet::GroupAssignment registered by heat.engine.plugins.GroupAssignment"
 stale:
   description:
-    - Whether the service runs an older configuration than its files (check C(process_current) failed):
-      restarting it is what it needs.
+    - Whether the service runs an older configuration than its files (check C(process_current) failed),
+      so that a restart is what it needs.
   returned: with O(component), when the checks ran
   type: bool
 components:

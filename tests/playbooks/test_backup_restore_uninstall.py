@@ -155,9 +155,9 @@ def test_configure_writes_a_dollar_password_that_oslo_config_reads_back(tmp_path
     assert proc.returncode == 0 and 'changed=1' in proc.stdout, proc.stdout + proc.stderr
     assert password not in proc.stdout + proc.stderr
     conf = cfg.ConfigOpts()
-    conf.register_opts([cfg.StrOpt('admin_password', secret=True)], group='valet')
+    conf.register_opts([cfg.StrOpt('password', secret=True)], group='valet')
     conf(args=[], default_config_files=[str(nova_conf)])
-    assert conf.valet.admin_password == password
+    assert conf.valet.password == password
     # The next run finds the file right (the ledger and the comparison work on the written text).
     proc = _run(tmp_path, [_role('configure.yml')], extra)
     assert proc.returncode == 0 and 'changed=0' in proc.stdout, proc.stdout + proc.stderr
