@@ -90,3 +90,18 @@ def token_body(params):
             'scope': {'project': {'name': params['project_name'], 'domain': {'name': params['project_domain_name']}}},
         }
     }
+
+
+def valet_user_argument_spec(**more):
+    """The options of doc fragment valet.openstack.valet_user, plus a module's own."""
+    spec = dict(
+        username=dict(type='str', default='valet'),
+        user_domain_name=dict(type='str', default='Default'),
+        project_name=dict(type='str', default='service'),
+        project_domain_name=dict(type='str', default='Default'),
+        timeout=dict(type='int', default=30),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+    )
+    spec.update(more)
+    return spec

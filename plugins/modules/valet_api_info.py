@@ -38,25 +38,9 @@ options:
   auth_url:
     description: Keystone's v3 URL, for example V(http://keystone.example.com:5000/v3). Required with O(password).
     type: str
-  username:
-    description: The Valet user.
-    type: str
-    default: valet
   password:
     description: The Valet user's password. Without it only the root of valet-api is requested.
     type: str
-  user_domain_name:
-    description: Domain of O(username).
-    type: str
-    default: Default
-  project_name:
-    description: The project the token is scoped to.
-    type: str
-    default: service
-  project_domain_name:
-    description: Domain of O(project_name).
-    type: str
-    default: Default
   aggregate_key:
     description:
       - Metadata key of the Nova host aggregates that are racks (valet-api's C([engine] rack_aggregate_key)).
@@ -71,21 +55,9 @@ options:
     type: list
     elements: str
     default: [internal, public]
-  timeout:
-    description: Seconds each request may take.
-    type: int
-    default: 30
-  validate_certs:
-    description: Verify the TLS certificates of valet-api and Keystone.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - CA bundle (PEM) to verify valet-api's and Keystone's certificates with, for example a private CA.
-        Unset, the system's trust store.
-    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - valet.openstack.valet_user
 attributes:
   check_mode:
     support: full
@@ -205,6 +177,7 @@ from ansible_collections.valet.openstack.plugins.module_utils.url import url_pro
 from ansible_collections.valet.openstack.plugins.module_utils.valet_http import catalog_url
 from ansible_collections.valet.openstack.plugins.module_utils.valet_http import request
 from ansible_collections.valet.openstack.plugins.module_utils.valet_http import token_body
+from ansible_collections.valet.openstack.plugins.module_utils.valet_http import valet_user_argument_spec
 
 try:
     from urllib.parse import urlparse
@@ -237,20 +210,13 @@ def rack_aggregates(module, token_payload, token_id):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=valet_user_argument_spec(
             api_url=dict(type='str', required=True),
             auth_url=dict(type='str'),
-            username=dict(type='str', default='valet'),
             password=dict(type='str', no_log=True),
-            user_domain_name=dict(type='str', default='Default'),
-            project_name=dict(type='str', default='service'),
-            project_domain_name=dict(type='str', default='Default'),
             aggregate_key=dict(type='str', no_log=False),
             region_name=dict(type='str'),
             interfaces=dict(type='list', elements='str', default=['internal', 'public']),
-            timeout=dict(type='int', default=30),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
         ),
         required_by=dict(password=['auth_url']),
         supports_check_mode=True,

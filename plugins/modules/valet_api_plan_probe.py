@@ -33,40 +33,17 @@ options:
     description: Keystone's v3 URL.
     type: str
     required: true
-  username:
-    description: The Valet user.
-    type: str
-    default: valet
   password:
     description: The Valet user's password.
     type: str
     required: true
-  user_domain_name:
-    description: Domain of O(username).
-    type: str
-    default: Default
-  project_name:
-    description: The project the token is scoped to.
-    type: str
-    default: service
-  project_domain_name:
-    description: Domain of O(project_name).
-    type: str
-    default: Default
   flavor:
     description: Nova flavor (name or id) of the probe's server; valet-api reads its size from Nova.
     type: str
     required: true
-  timeout:
-    description: Seconds each request may take.
-    type: int
-    default: 30
-  validate_certs:
-    description: Verify the TLS certificates of valet-api and Keystone.
-    type: bool
-    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - valet.openstack.valet_user
 attributes:
   check_mode:
     support: none
@@ -106,21 +83,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.valet.openstack.plugins.module_utils.valet_http import request
 from ansible_collections.valet.openstack.plugins.module_utils.valet_http import token_body
+from ansible_collections.valet.openstack.plugins.module_utils.valet_http import valet_user_argument_spec
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=valet_user_argument_spec(
             api_url=dict(type='str', required=True),
             auth_url=dict(type='str', required=True),
-            username=dict(type='str', default='valet'),
             password=dict(type='str', required=True, no_log=True),
-            user_domain_name=dict(type='str', default='Default'),
-            project_name=dict(type='str', default='service'),
-            project_domain_name=dict(type='str', default='Default'),
             flavor=dict(type='str', required=True),
-            timeout=dict(type='int', default=30),
-            validate_certs=dict(type='bool', default=True),
         ),
         supports_check_mode=False,
     )
