@@ -145,6 +145,12 @@ api_status:
     msg:
       description: What happened.
       type: str
+    report:
+      description:
+        - valet-api's own report, the C(status) object of its answer (null when there is none), for example
+          whether it reaches its database and the cloud's APIs.
+      type: dict
+      sample: {"valet-api": "degraded", "database": "ok", "plans": 0, "cloud": {"placement": "error: ...", "nova": "ok"}}
 aggregates:
   description:
     - Nova's host aggregates seen with the token. Null unless O(aggregate_key) was given and Keystone issued the token.
@@ -238,7 +244,10 @@ def main():
         # No status request when valet-api did not even answer its root: it would fail the same way.
         if token['ok'] and versions['ok']:
             headers = {'X-Auth-Token': info.get('x-subject-token', '')}
-            api_status = request(module, api_url + '/status', (200, 204), headers=headers)[0]
+            api_status, _info, payload = request(module, api_url + '/status', (200, 204), headers=headers)
+            # What valet-api says of itself and of what it depends on (no secret in it).
+            report = payload.get('status') if isinstance(payload, dict) else None
+            api_status['report'] = report if isinstance(report, dict) else None
         if token['ok'] and params['aggregate_key']:
             aggregates = rack_aggregates(module, token_payload, info.get('x-subject-token', ''))
     module.exit_json(changed=False, versions=versions, token=token, api_status=api_status, aggregates=aggregates)

@@ -62,6 +62,8 @@ def test_all_three_answer(args, emulator, collections_root, check):
     assert result["token"]["ok"] and result["token"]["status"] == 201
     assert result["token"]["url"] == args["auth_url"].rstrip("/") + "/auth/tokens"
     assert result["api_status"]["ok"] and result["api_status"]["status"] in (200, 204)
+    # valet-api's own report comes back as it said it (the emulator's here)
+    assert result["api_status"]["report"]["valet-api"] == "ok"
     # the status request carried the token (the emulator answers 401 without one)
     assert [r["token"] for r in emulator.requests if r["path"].endswith("/status")] == [True]
     assert args["password"] not in raw
