@@ -18,13 +18,15 @@ from valet_api_fakes import sync
 
 from valet_api import wsgi
 
+# Users of their own: the session's Keystone is shared with other files, whose "valet" has another password.
+VALET_USER = "valet-api-svc"
 VALET_PASSWORD = "valet-api-test-pw"
 MEMBER_PASSWORD = "member-test-pw"
 
 
 @pytest.fixture(scope="module")
 def keystone_users(keystone, kc):
-    keystone.create_service_user("valet", VALET_PASSWORD, project="service", role="admin")
+    keystone.create_service_user(VALET_USER, VALET_PASSWORD, project="service", role="admin")
     keystone.create_service_user("plain", MEMBER_PASSWORD, project="service", role="member")
     return kc.projects.list(name="service")[0].id
 
@@ -50,7 +52,7 @@ def emulator(cloud):
     emu.stop()
 
 
-def client(keystone, url, user="valet", password=VALET_PASSWORD):
+def client(keystone, url, user=VALET_USER, password=VALET_PASSWORD):
     from valet_os.common import client as valet_client
     from valet_os.common import config
 
