@@ -9,6 +9,8 @@ Times are printed, not asserted: "does not hang" is proven by the cause the stac
 client gave up on a valet-api that answers only after SLOW_DELAY), not by the clock.
 """
 
+import re
+
 import pytest
 from conftest import HEAT_LOG
 from faults import CAUSES
@@ -50,8 +52,12 @@ def test_heat_reject(cloud, mode):
     status, reason, elapsed, log = _stack_under_fault(cloud, mode, name)
     print(f"{mode}: {status} in {elapsed:.1f}s: {reason}")
     assert status == "CREATE_FAILED"
-    assert "failure_mode=reject" in reason and CAUSES[mode] in reason, reason
-    assert _lines_with(log, "failure_mode=reject", name, CAUSES[mode]), log[-2000:]
+    assert "failure_mode=reject" in reason, reason
+    # The tenant sees no internals (issue 24.11): not the cause, Keystone's URL or the Valet user's
+    # name. heat-engine's log has them, under the request id the reason quotes.
+    assert CAUSES[mode] not in reason and "http" not in reason and "valet'" not in reason, reason
+    request_id = re.search(r"req-[0-9a-f-]{36}", reason).group(0)
+    assert _lines_with(log, request_id, name, CAUSES[mode]), log[-2000:]
 
 
 @pytest.mark.parametrize("mode", list(CAUSES))
