@@ -150,7 +150,11 @@ api_status:
         - valet-api's own report, the C(status) object of its answer (null when there is none), for example
           whether it reaches its database and the cloud's APIs.
       type: dict
-      sample: {"valet-api": "degraded", "database": "ok", "plans": 0, "cloud": {"placement": "error: ...", "nova": "ok"}}
+      sample:
+        valet-api: degraded
+        database: ok
+        plans: 0
+        cloud: {"placement": "error: placement answered GET /resource_providers?name=... with 403", "nova": "ok"}
 aggregates:
   description:
     - Nova's host aggregates seen with the token. Null unless O(aggregate_key) was given and Keystone issued the token.

@@ -605,8 +605,11 @@ def test_inventory_changed_between_reads_is_read_again(tmp_path, placement, nova
     node = cl.host("cmp1", CPU8)
     placement.allocate(str(uuid.uuid4()), {node: {"VCPU": 1}})
     inventories = "/resource_providers/%s/inventories" % node
+
     # The operator lowers the host's VCPUs just after valet-api read its inventories.
-    shrink = lambda: placement.set_inventories(node, dict(CPU8, VCPU={"total": 4}))  # noqa: E731
+    def shrink():
+        placement.set_inventories(node, dict(CPU8, VCPU={"total": 4}))
+
     proxy = HookedProxy(placement.url, {inventories: shrink})
     try:
         hosts = cloud.Cloud(make_conf(tmp_path, proxy.url, nova.url)).hosts()

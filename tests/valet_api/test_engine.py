@@ -22,8 +22,8 @@ def cloud(racks=2, per_rack=3, vcpu=4, **changes):
     return hosts
 
 
-def servers(n, size=SMALL, prefix="s"):
-    return [Server("%s%d" % (prefix, i), "%s%d" % (prefix, i), size) for i in range(n)]
+def servers(n, size=None, prefix="s"):
+    return [Server("%s%d" % (prefix, i), "%s%d" % (prefix, i), size or SMALL) for i in range(n)]
 
 
 def ids(servers_):

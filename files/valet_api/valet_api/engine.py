@@ -651,7 +651,7 @@ class _Plan:
         need = [sum(b.size[i] for b in blocks) for i in range(n)]
         least = [min(b.size[i] for b in blocks) for i in range(n)]
         room, slots = [0] * n, [0] * n
-        fits = [set() for _ in blocks]
+        fits = [set() for _block in blocks]
         for h in self.rack_hosts[r]:
             usable = False
             for k, b in enumerate(blocks):
