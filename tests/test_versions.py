@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 import release
@@ -87,7 +88,21 @@ def test_what_is_not_shipped_does_not_count(tree):
     (root / "files/valet_os/build").mkdir()
     (root / "files/valet_os/build/x.py").write_text("x = 1\n")
     (root / "ruff.toml").write_text("line-length = 1\n")
+    # What the test tools leave at the top (`make lint` runs ruff before `make unit`).
+    for cache in (".ruff_cache", ".pytest_cache", ".hypothesis"):
+        (root / cache / "0").mkdir(parents=True)
+        (root / cache / "0" / "entry").write_text("x")
     assert release.check(str(root)) == []
+
+
+def test_the_collection_ships_only_files_under_version_control():
+    """An untracked file in the digest (a tool's cache) makes a release's record unreproducible."""
+    if not os.path.isdir(os.path.join(REPO, ".git")):
+        pytest.skip("not a git checkout: nothing to compare the file list with")
+    tracked = subprocess.run(
+        ["git", "-C", REPO, "ls-files", "-z"], check=True, capture_output=True, text=True
+    ).stdout.split("\0")
+    assert sorted(set(release.ARTIFACTS[0].files(REPO)) - set(tracked)) == []
 
 
 def test_a_version_older_than_the_last_release_fails(tree):
