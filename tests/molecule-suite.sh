@@ -27,7 +27,7 @@ elif [ "${VALET_MOLECULE_LANES:-3}" = 1 ]; then
 elif [ "${VALET_MOLECULE_LANES:-3}" = 2 ]; then
     lanes=("multi_controller venv uninstall default@trixie" "default check")
 else
-    # Balanced by wall times in CI with three lanes on 2 cores. Since molecule/conftest.py runs
+    # Balanced by wall times in CI with three lanes on 2 cores. Since extensions/molecule/conftest.py runs
     # testinfra's commands with podman exec (each was a whole `ansible` run), the default verify
     # takes 12.5 min on bookworm and 15 on trixie (32 and 37 before). Lanes in the 2026-11-26 run:
     # 27, 24 and 26.5 min.
@@ -62,7 +62,7 @@ timed() {  # timed LOG TIMES LABEL CMD...: run into LOG, append the wall time to
 sequence() {
     python3 - "$1" <<'PY'
 import sys, yaml
-conf = yaml.safe_load(open("molecule/%s/molecule.yml" % sys.argv[1])) or {}
+conf = yaml.safe_load(open("extensions/molecule/%s/molecule.yml" % sys.argv[1])) or {}
 seq = (conf.get("scenario") or {}).get("test_sequence") or [
     "create", "prepare", "converge", "idempotence", "verify"]
 print(" ".join(s for s in seq if s not in ("dependency", "cleanup", "destroy", "syntax", "lint")))
@@ -133,7 +133,7 @@ done
 leaks=0
 for secret in $(python3 - <<'PY'
 import yaml
-v = yaml.safe_load(open("molecule/shared/group_vars/all.yml"))
+v = yaml.safe_load(open("extensions/molecule/shared/group_vars/all.yml"))
 for k, val in sorted(v.items()):
     if "password" in k and isinstance(val, str) and val and "{{" not in val:
         print(val)

@@ -13,12 +13,12 @@ def read(path):
 
 
 def scenarios():
-    root = os.path.join(REPO, 'molecule')
+    root = os.path.join(REPO, 'extensions', 'molecule')
     return {name for name in os.listdir(root) if os.path.isfile(os.path.join(root, name, 'molecule.yml'))}
 
 
 def test_architecture_lists_the_scenarios():
-    row = next(line for line in read('docs/ARCHITECTURE.md').splitlines() if line.startswith('| `molecule/` |'))
+    row = next(line for line in read('docs/ARCHITECTURE.md').splitlines() if line.startswith('| `extensions/molecule/` |'))
     listed = set(re.findall(r'\b([a-z_]+)(?= \(|,|$)', row.split('scenarios:', 1)[1].strip(' |')))
     assert listed == scenarios(), row
 

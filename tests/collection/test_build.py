@@ -9,7 +9,7 @@ from collection_helpers import run
 # Development and test content: in the source tree, never in the artifact (galaxy.yml build_ignore).
 DEV_ONLY = (
     "tests/",
-    "molecule/",
+    "extensions/",
     "benchmarks/",
     "tools/",
     "changelogs/fragments/",

@@ -27,8 +27,8 @@ export VALET_DEFAULT_INSTANCE=$instance VALET_TESTHOST_IMAGE=$image
 export MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/$state
 stack=valet-demo
 plain=valet-demo-plain
-template=molecule/default/files/servers-stack.yaml
-report=molecule/default/files/placement_report.py
+template=extensions/molecule/default/files/servers-stack.yaml
+report=extensions/molecule/default/files/placement_report.py
 
 say() { printf '\n=== %s\n' "$*"; }
 

@@ -20,7 +20,7 @@ class Cloud:
         self._ctl_copied = False
 
     def put(self, name, dest=None):
-        """Copy a file of molecule/default/files into the container's /tmp."""
+        """Copy a file of extensions/molecule/default/files into the container's /tmp."""
         dest = dest or "/tmp/" + name
         data = base64.b64encode((FILES / name).read_bytes()).decode()
         self.host.check_output(f"echo {data} | base64 -d > {dest}")
