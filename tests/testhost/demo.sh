@@ -2,9 +2,10 @@
 # `make demo` (root, from the repository root, after the test-host image exists):
 # converge playbooks/site.yml onto a sandbox cloud (the molecule `default` scenario under
 # another instance name and state directory; reused when already converged: Heat, Nova with
-# four fake compute hosts in two racks, the valet-api emulator), create a stack of seven real
-# servers in nested Valet groups, show where Nova put each one and whether every group's rule
-# holds there, then boot one plain server without Heat and show where it went.
+# four fake compute hosts in two rack aggregates, the real valet-api from roles/valet_api with its
+# SQLite database), create a stack of seven real servers in nested Valet groups, show where Nova put
+# each one, whether every group's rule holds there and what valet-api decided and was asked, then
+# boot one plain server without Heat and show where it went.
 # `demo.sh destroy` (make demo-destroy) removes the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,10 +50,22 @@ fi
 
 in_box() { podman exec -i "$instance" "$@"; }
 os() { in_box env OS_CLOUD=testhost openstack "$@"; }
-emulator() {  # METHOD PATH: the valet-api emulator's control API inside the container
-    in_box python3 -c 'import sys, urllib.request as u
-r = u.urlopen(u.Request("http://127.0.0.1:8090/_emulator" + sys.argv[2], method=sys.argv[1]), timeout=10)
-sys.stdout.write(r.read().decode())' "$1" "$2"
+valet() {  # METHOD PATH: valet-api's answer (JSON) to the cloud admin (its policy: admin or service)
+    local token
+    token=$(os token issue -f value -c id)
+    in_box python3 -c 'import sys, urllib.request as u, urllib.error as e
+req = u.Request("http://127.0.0.1:8090" + sys.argv[2], method=sys.argv[1], headers={"X-Auth-Token": sys.argv[3]})
+try:
+    sys.stdout.write(u.urlopen(req, timeout=30).read().decode())
+except e.HTTPError as err:
+    if err.code != 404:
+        raise' "$1" "$2" "$token"
+}
+api_log=/var/log/valet/valet-api.log
+api_log_size() { in_box stat -c %s "$api_log"; }
+asked_since() {  # OFFSET: the requests valet-api answered since (uwsgi's request log lines)
+    in_box tail -c +"$(( $1 + 1 ))" "$api_log" | grep -oE '(GET|POST|PUT|DELETE) /v1/[^ ]+ => generated [0-9]+ bytes in [0-9]+ msecs \(HTTP/[0-9.]+ [0-9]+\)' \
+        | sed -E 's/ => generated [0-9]+ bytes in ([0-9]+) msecs \(HTTP\/[0-9.]+ ([0-9]+)\)/  -> \2 in \1 ms/' || true
 }
 
 say "demo template ($template)"
@@ -84,15 +97,12 @@ if [ "$(settled_status)" != GONE ]; then
 fi
 for id in $(os server list --name "^$plain\$" -f value -c ID); do
     os server delete --wait "$id"
-    in_box python3 -c 'import sys, urllib.request as u
-u.urlopen(u.Request("http://127.0.0.1:8090/v1/plans/" + sys.argv[1], method="DELETE",
-                    headers={"X-Auth-Token": "demo"}), timeout=10)' "$id" 2>/dev/null || true
+    valet DELETE "/v1/plans/$id" >/dev/null
 done
-emulator DELETE /requests >/dev/null
-emulator POST /fault >/dev/null  # no body: back to mode "none"
 
 say "openstack stack create $stack (7 servers)"
 t0=$SECONDS
+offset=$(api_log_size)
 os stack create -t /tmp/valet-demo.yaml "$stack" >/dev/null
 status=$(settled_status)
 echo "stack $stack: $status in $(( SECONDS - t0 ))s"
@@ -101,31 +111,28 @@ if [ "$status" != CREATE_COMPLETE ]; then
     exit 1
 fi
 
-say "where Nova put them (OS-EXT-SRV-ATTR:host; rack = host name up to the last '-')"
+say "where Nova put them (OS-EXT-SRV-ATTR:host; rack: the host aggregate whose valet_rack names it)"
 in_box env OS_CLOUD=testhost python3 /tmp/placement_report.py "$stack" --table
 
-say "what valet-api was asked (recorded by the emulator)"
-emulator GET /requests | python3 -c '
+say "what valet-api was asked (its request log)"
+asked_since "$offset"
+stack_id=$(os stack show -f value -c id "$stack")
+echo "valet-api's plan for the stack (GET /v1/plans/$stack_id):"
+valet GET "/v1/plans/$stack_id" | python3 -c '
 import json, sys
-for req in json.load(sys.stdin)["requests"]:
-    body = req["body"] or {}
-    extra = ""
-    if req["path"] == "/v1/plans" and req["method"] == "POST":
-        names = sorted(r["name"] for r in body.get("resources", {}).values())
-        extra = "  plan %s: %s" % (body.get("plan_name"), ", ".join(names))
-    elif "locations" in body:
-        extra = "  candidates %s" % ", ".join(body["locations"])
-    print("%s %s%s" % (req["method"], req["path"], extra))
+for p in sorted(json.load(sys.stdin)["plan"]["placements"].values(), key=lambda p: p["name"]):
+    print("  %-6s -> %s" % (p["name"], p["location"]))
 '
-echo "hosts valet-api reserves for exclusivity groups:"
-emulator GET /state | python3 -c '
-import json, sys
-for host, group in sorted(json.load(sys.stdin)["reserved"].items()):
-    print("  %s -> %s" % (host, group))
+echo "hosts valet-api reserves for exclusivity groups (its database):"
+in_box python3 -c '
+import sqlite3
+db = sqlite3.connect("file:/var/lib/valet/valet.sqlite?mode=ro", uri=True)
+for host, key in db.execute("select name, exclusive from hosts where exclusive is not null order by name"):
+    print("  %s -> %s" % (host, key))
 '
 
 say "openstack server create $plain (no Heat: the filter asks valet-api with a one-server plan)"
-emulator DELETE /requests >/dev/null
+offset=$(api_log_size)
 # --wait prints its progress on stdout too: the id is the last line.
 id=$(os --os-compute-api-version 2.37 server create -f value -c id --flavor valet.tiny \
     --image valet-tiny --nic none --wait "$plain" | tail -n 1)
@@ -133,13 +140,15 @@ os server show -f json "$id" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 host = s["OS-EXT-SRV-ATTR:host"] or "-"
-print("%s: %s on host %s (rack %s)" % (s["name"], s["status"], host, host.rsplit("-", 1)[0]))
+print("%s: %s on host %s" % (s["name"], s["status"], host))
 '
-emulator GET /requests | python3 -c '
+echo "what valet-api was asked:"
+asked_since "$offset"
+echo "its one-server plan (GET /v1/plans/$id):"
+valet GET "/v1/plans/$id" | python3 -c '
 import json, sys
-for req in json.load(sys.stdin)["requests"]:
-    print("%s %s  candidates %s" % (req["method"], req["path"],
-                                    ", ".join((req["body"] or {}).get("locations") or [])))
+for p in json.load(sys.stdin)["plan"]["placements"].values():
+    print("  %s -> %s" % (p["name"], p["location"]))
 '
 echo "nova-scheduler's log:"
 in_box grep -h "valet_os.nova.valet_filter.*$id" /var/log/nova/nova-scheduler.log | sed 's/^[^ ]* [^ ]* [0-9]* //' || true

@@ -1,8 +1,9 @@
 """Where a stack's servers really are, and whether each Valet group's rule holds there.
 
 Runs on the test host (python3-openstacksdk, cloud "testhost"). Reads the stack's template and
-resources from Heat and every server's host from Nova (OS-EXT-SRV-ATTR:host); racks follow the
-valet-api emulator's rule (a host's name up to its last "-").
+resources from Heat and every server's host from Nova (OS-EXT-SRV-ATTR:host); racks are what
+valet-api reads them from: Nova host aggregates whose metadata names the rack (valet_rack, the
+default of valet-api's [engine] rack_aggregate_key). A host in no rack aggregate is a rack of its own.
 
     python3 placement_report.py STACK          JSON: servers, groups (with holds), others
     python3 placement_report.py STACK --table  the same as text tables
@@ -16,8 +17,17 @@ import openstack
 GROUP = "ATT::Valet::GroupAssignment"
 
 
-def rack_of(host):
-    return host.rsplit("-", 1)[0] if host and "-" in host else host
+RACK_KEY = "valet_rack"
+
+
+def racks(conn):
+    """{host: rack} from the host aggregates that carry RACK_KEY."""
+    out = {}
+    for aggregate in conn.compute.aggregates():
+        rack = (aggregate.metadata or {}).get(RACK_KEY)
+        for host in aggregate.hosts or () if rack else ():
+            out[host] = rack
+    return out
 
 
 def ref(value):
@@ -35,6 +45,7 @@ def report(conn, stack_name):
     physical = {r.name: r.physical_resource_id for r in conn.orchestration.resources(stack)}
     everyone = list(conn.compute.servers(details=True, all_projects=True))
     by_id = {s.id: s for s in everyone}
+    rack_of = racks(conn)
 
     servers = {}
     for name, defn in sorted(definitions.items()):
@@ -46,7 +57,7 @@ def report(conn, stack_name):
             "id": srv.id if srv else None,
             "status": srv.status if srv else None,
             "host": host,
-            "rack": rack_of(host),
+            "rack": rack_of.get(host, host),
         }
 
     def units(name):
@@ -101,7 +112,14 @@ def report(conn, stack_name):
     for srv in everyone:
         if srv.id not in stack_ids:
             others.setdefault(srv.compute_host or "-", []).append(srv.name)
-    return {"stack": stack_name, "stack_status": stack.status, "servers": servers, "groups": groups, "others": others}
+    return {
+        "stack": stack_name,
+        "stack_id": stack.id,
+        "stack_status": stack.status,
+        "servers": servers,
+        "groups": groups,
+        "others": others,
+    }
 
 
 def table(data):

@@ -8,10 +8,38 @@ import shlex
 import pytest
 
 FILES = pathlib.Path(__file__).resolve().parent.parent / "files"
-EMULATOR = "http://127.0.0.1:8090/_emulator"
 HEAT_LOG = "/var/log/heat/heat-engine.log"
 NOVA_LOG = "/var/log/nova/nova-scheduler.log"
-EMULATOR_LOG = "/var/log/valet-api-emulator.log"
+# The real valet-api as roles/valet_api left it (uwsgi under its init script, SQLite).
+VALET_API = "http://127.0.0.1:8090"
+VALET_API_LOG = "/var/log/valet/valet-api.log"
+VALET_DB = "/var/lib/valet/valet.sqlite"
+
+
+def valet_call(host, method, path, body=None, token=True):
+    """(status, JSON body) of a request to valet-api from inside the container, as the Valet user."""
+    code = (
+        "import json,sys,urllib.request as u,urllib.error as e\n"
+        "tok=None\n"
+        f"if {token!r}:\n"
+        "    a={'auth':{'identity':{'methods':['password'],'password':{'user':{'name':'valet',"
+        "'domain':{'name':'Default'},'password':'valet-molecule-secret'}}},"
+        "'scope':{'project':{'name':'service','domain':{'name':'Default'}}}}}\n"
+        "    r=u.urlopen(u.Request('http://127.0.0.1:5000/v3/auth/tokens',data=json.dumps(a).encode(),"
+        "headers={'Content-Type':'application/json'}),timeout=30)\n"
+        "    tok=r.headers['X-Subject-Token']\n"
+        f"req=u.Request({VALET_API + path!r},method={method!r},"
+        f"data={json.dumps(body).encode() if body is not None else None!r},"
+        "headers=dict({'Content-Type':'application/json'},**({'X-Auth-Token':tok} if tok else {})))\n"
+        "try:\n"
+        "    r=u.urlopen(req,timeout=30); s=r.status; b=r.read()\n"
+        "except e.HTTPError as x:\n"
+        "    s=x.code; b=x.read()\n"
+        "print(json.dumps([s, json.loads(b) if b else None]))\n"
+    )
+    # base64 keeps the code away from the shell's quoting.
+    encoded = base64.b64encode(code.encode()).decode()
+    return json.loads(host.check_output(f"echo {encoded} | base64 -d | python3"))
 
 
 class Cloud:
@@ -30,27 +58,23 @@ class Cloud:
         cmd = f"OS_CLOUD=testhost openstack {args}"
         return self.host.check_output(cmd) if check else self.host.run(cmd)
 
-    def emulator(self, method, path, body=None):
-        """Call the emulator's control API from inside the container (it listens there)."""
+    def valet(self, method, path, body=None):
+        """(status, body) of a valet-api request as the Valet user."""
+        return valet_call(self.host, method, path, body)
+
+    def plan(self, ident):
+        """valet-api's plan for a stack or a server's ad-hoc plan (by its id), or None."""
+        status, body = self.valet("GET", "/v1/plans/" + ident)
+        assert status in (200, 404), (status, body)
+        return body["plan"] if status == 200 else None
+
+    def exclusive_hosts(self):
+        """{host: exclusivity group} as valet-api's database holds them (no API lists hosts)."""
         code = (
-            "import json,urllib.request as u\n"
-            f"r=u.Request({EMULATOR + path!r},method={method!r},"
-            f"data={json.dumps(body).encode() if body is not None else None!r},"
-            "headers={'Content-Type':'application/json'})\n"
-            "print(u.urlopen(r,timeout=10).read().decode() or 'null')\n"
+            f"import json,sqlite3;c=sqlite3.connect('file:{VALET_DB}?mode=ro',uri=True);"
+            "print(json.dumps(dict(c.execute('select name, exclusive from hosts where exclusive is not null'))))"
         )
-        # base64 keeps the code away from the shell's quoting.
-        encoded = base64.b64encode(code.encode()).decode()
-        return json.loads(self.host.check_output(f"echo {encoded} | base64 -d | python3"))
-
-    def requests(self):
-        return self.emulator("GET", "/requests")["requests"]
-
-    def clear(self):
-        self.emulator("DELETE", "/requests")
-
-    def fault(self, mode, delay=0):
-        return self.emulator("POST", "/fault", {"mode": mode, "delay": delay})
+        return json.loads(self.host.check_output(f'python3 -c "{code}"'))
 
     # Stacks and servers go through files/cloud_ctl.py: one process per operation that polls on one
     # connection, where a loop of `openstack` CLI calls paid a Python start and a token (CPU) each time.

@@ -1,9 +1,11 @@
 """valet-api faults and failure_mode switches, shared by test_faults.py (Heat stacks) and
 test_e2e_faults.py (real boots through nova-scheduler).
 
-The scenario converges with short timeouts (play vars in converge.yml) to keep the faults fast.
+The scenario converges with short timeouts (play vars in converge.yml) to keep the faults fast: a
+paused valet-api costs the client its read timeout, not a hang.
 """
 
+import json
 import os
 import pathlib
 import subprocess
@@ -11,48 +13,76 @@ import sys
 import time
 
 import pytest
-import yaml
 from conftest import HEAT_LOG
+from conftest import VALET_API
 from conftest import Cloud
 
-SCENARIO_VARS = yaml.safe_load((pathlib.Path(__file__).resolve().parent.parent / "converge.yml").read_text())[0]["vars"]
-CONNECT = SCENARIO_VARS["valet_openstack_connect_timeout"]
-READ = SCENARIO_VARS["valet_openstack_read_timeout"]
-RETRIES = SCENARIO_VARS["valet_openstack_retries"]
-# Worst case of one valet-api call, plus room for the CLI, Keystone and Heat's own work.
-BOUND = (CONNECT + READ) * (RETRIES + 1) + 40
-# The emulator sleeps this long when slow: a client without a read timeout would exceed BOUND.
-SLOW_DELAY = BOUND + 10
-# Only the emulator of this container (the pid file-less process started by testhost-up).
-EMULATOR_STOP = "kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py')"
-EMULATOR_RESTART = EMULATOR_STOP + "; sleep 1; /usr/local/sbin/testhost-up infra"
+# The real valet-api, made to fail as it fails in a cloud: its service stopped (down), its uwsgi
+# processes paused with SIGSTOP (hung: the kernel still accepts connections, nothing answers), or
+# its policy refusing the Valet user (a role an operator got wrong). Faults valet-api cannot be made
+# to show (a closed connection, a 500, a reply that is not JSON) are tests/plugin_package's, with
+# the plugins' own code in Heat's and Nova's.
+SERVICE = "service valet-api"
+PAUSE = "pkill -STOP -u valet -f 'uwsgi.*valet_api.wsgi'"
+RESUME = "pkill -CONT -u valet -f 'uwsgi.*valet_api.wsgi'"
+POLICY = "/etc/valet/policy.yaml"
 CAUSES = {
     # mode: what the reason / log line must quote as the cause
     "stopped": "Errno 111",  # nothing listens: connection refused
-    "refuse": "Remote end closed connection",
-    "slow": "Read timed out",
-    "error500": "HTTP 500",
-    "unauthorized": "HTTP 401",
+    "paused": "Read timed out",
+    "forbidden": "HTTP 403",
 }
+
+
+def _listens(cloud):
+    port = VALET_API.rsplit(":", 1)[1]
+    return not cloud.host.run(f"python3 -c \"import socket;socket.create_connection(('127.0.0.1',{port}),1)\"").rc
 
 
 def set_fault(cloud, mode):
     if mode == "stopped":
-        cloud.host.check_output(EMULATOR_STOP)
-        # Make sure nothing listens any more (connection refused, not a fault mode).
+        cloud.host.check_output(SERVICE + " stop")
         for _ in range(50):
-            if cloud.host.run("python3 -c \"import socket;socket.create_connection(('127.0.0.1',8090),1)\"").rc:
+            if not _listens(cloud):
                 return
             time.sleep(0.2)
-        pytest.fail("the emulator did not stop")
-    cloud.fault(mode, SLOW_DELAY if mode == "slow" else 0)
+        pytest.fail("valet-api did not stop")
+    elif mode == "paused":
+        cloud.host.check_output(PAUSE)
+    elif mode == "forbidden":
+        # oslo.policy reads a changed policy file on the next request: no restart.
+        cloud.host.check_output(f"printf '%s\\n' '\"valet:plans:create\": \"!\"' > {POLICY}")
+        status, body = cloud.valet("POST", "/v1/plans", {})
+        assert status == 403, (status, body)
+    else:
+        raise ValueError(mode)
 
 
 def clear_fault(cloud, mode):
     if mode == "stopped":
-        cloud.host.check_output("/usr/local/sbin/testhost-up infra")
-    else:
-        cloud.fault("none")
+        cloud.host.check_output(SERVICE + " start")
+    elif mode == "paused":
+        # It answers the requests that waited meanwhile: the test removes what they left.
+        cloud.host.check_output(RESUME)
+    elif mode == "forbidden":
+        cloud.host.check_output(f"printf '{{}}\\n' > {POLICY}")
+    for _ in range(60):
+        if cloud.valet("GET", "/v1/status")[0] == 200:
+            return
+        time.sleep(1)
+    pytest.fail("valet-api did not come back after fault %s" % mode)
+
+
+def sweep_plans(cloud):
+    """Delete every plan of a stack or server that no longer exists: what a fault left behind (a
+    paused valet-api answers the abandoned requests once resumed)."""
+    status, body = cloud.valet("GET", "/v1/plans")
+    assert status == 200, body
+    stacks = {s["ID"] for s in json.loads(cloud.openstack("stack list -f json"))}
+    servers = {s["ID"] for s in json.loads(cloud.openstack("server list --all-projects -f json"))}
+    for plan in body["plans"]:
+        if plan["stack_id"] not in stacks | servers:
+            assert cloud.valet("DELETE", "/v1/plans/" + plan["id"])[0] in (204, 404)
 
 
 def set_failure_mode(cloud, component, value):

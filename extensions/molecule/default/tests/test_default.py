@@ -9,9 +9,9 @@ files' ownership, and no secret in any log.
 import json
 import re
 
-from conftest import EMULATOR_LOG
 from conftest import HEAT_LOG
 from conftest import NOVA_LOG
+from conftest import VALET_API_LOG
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SECRETS = ("valet-molecule-secret", "testhost-admin")
@@ -135,7 +135,7 @@ def test_config_files_keep_owner_group_mode(host):
 
 
 def test_no_secret_in_logs(host):
-    for path in (HEAT_LOG, NOVA_LOG, EMULATOR_LOG):
+    for path in (HEAT_LOG, NOVA_LOG, VALET_API_LOG):
         content = host.file(path).content_string
         assert content, path
         for secret in SECRETS:

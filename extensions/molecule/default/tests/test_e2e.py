@@ -1,8 +1,8 @@
 """End to end: a Heat stack of real servers lands where its Valet groups require.
 
-Heat -> nova-api -> nova-conductor -> nova-scheduler (ValetFilter) -> valet-api emulator ->
-nova-compute (fake driver, hosts r1-h1, r1-h2, r2-h1, r2-h2). One stack of seven servers
-(files/servers-stack.yaml) is created once for the module; every check below only reads it.
+Heat -> nova-api -> nova-conductor -> nova-scheduler (ValetFilter) -> the real valet-api ->
+nova-compute (fake driver, hosts r1-h1, r1-h2, r2-h1, r2-h2 in the rack aggregates r1 and r2).
+One stack of seven servers (files/servers-stack.yaml) is created once for the module; every check below only reads it.
 Placement is read from Nova (OS-EXT-SRV-ATTR:host), never from Valet's answer alone.
 """
 
@@ -13,10 +13,10 @@ import pytest
 from conftest import NOVA_LOG
 from conftest import Cloud
 from e2e import COMPUTE_HOSTS
+from e2e import RACKS
 from e2e import boot
 from e2e import delete_server
 from e2e import filter_lines
-from e2e import rack_of
 from e2e import record_figure
 
 STACK = "molecule-e2e"
@@ -59,7 +59,13 @@ def test_four_fake_computes_in_two_racks(cloud):
     hypervisors = json.loads(cloud.openstack("hypervisor list -f json"))
     assert sorted(h["Hypervisor Hostname"] for h in hypervisors) == COMPUTE_HOSTS
     assert {h["State"] for h in hypervisors} == {"up"}
-    assert sorted({rack_of(h) for h in COMPUTE_HOSTS}) == ["r1", "r2"]
+    # valet-api's racks: the Nova host aggregates carrying valet_rack (prepare.yml).
+    racks = {}
+    for aggregate in json.loads(cloud.openstack("aggregate list --long -f json")):
+        rack = (aggregate["Properties"] or {}).get("valet_rack")
+        for member in json.loads(cloud.openstack(f"aggregate show {aggregate['ID']} -f json -c hosts"))["hosts"]:
+            racks[member] = rack
+    assert racks == RACKS
     services = json.loads(cloud.openstack("compute service list --service nova-compute -f json"))
     assert sorted(s["Host"] for s in services) == COMPUTE_HOSTS
     assert {s["State"] for s in services} == {"up"}
@@ -101,10 +107,11 @@ def test_exclusivity_hosts_hold_nothing_else(e2e, cloud):
     db_hosts = {report["servers"][n]["host"] for n in ("db1", "db2")}
     others = {report["servers"][n]["host"] for n in report["servers"] if not n.startswith("db")}
     assert not db_hosts & others
-    # Nor any server outside the stack, and valet-api holds exactly those hosts for the group.
+    # Nor any server outside the stack, and valet-api holds exactly those hosts for the group (its
+    # key: the owner's project and the group's name).
     assert not db_hosts & set(report["others"])
-    reserved = cloud.emulator("GET", "/state")["reserved"]
-    assert {h for h, g in reserved.items() if g == "demo-db-hosts"} == db_hosts
+    reserved = cloud.exclusive_hosts()
+    assert {h for h, key in reserved.items() if key.endswith(":demo-db-hosts")} == db_hosts, reserved
     assert _group(report, "db_hosts")["holds"]
 
 
@@ -117,27 +124,26 @@ def test_scheduler_log_shows_valet_decision_for_each_server(e2e):
 
 
 def test_valet_placements_are_where_nova_put_them(e2e, cloud):
-    placements = cloud.emulator("GET", "/state")["placements"]
-    by_name = {p["name"]: p for p in placements.values()}
-    for name, srv in e2e[0]["servers"].items():
-        assert by_name[name]["location"] == srv["host"], name
-        assert by_name[name]["resource_id"] == srv["id"], name
+    plan = cloud.plan(e2e[0]["stack_id"])
+    assert plan is not None, "valet-api has no plan for the stack"
+    by_name = {p["name"]: p["location"] for p in plan["placements"].values()}
+    assert by_name == {name: srv["host"] for name, srv in e2e[0]["servers"].items()}
 
 
 def test_plain_server_goes_where_valet_says_and_off_reserved_hosts(e2e, cloud):
     # No Heat: the filter sends valet-api a one-server plan keyed by the instance uuid.
-    reserved = set(cloud.emulator("GET", "/state")["reserved"])
+    reserved = set(cloud.exclusive_hosts())
     offset = cloud.log_size(NOVA_LOG)
-    cloud.clear()
     show = boot(cloud, "molecule-e2e-plain")
     ident = show["id"]
     try:
         assert show["status"] == "ACTIVE", show.get("fault")
         host = show["OS-EXT-SRV-ATTR:host"]
         assert host in COMPUTE_HOSTS and host not in reserved
-        plans = [r for r in cloud.requests() if r["method"] == "POST" and r["path"] == "/v1/plans"]
-        assert [p["body"]["stack_id"] for p in plans] == [ident]
-        assert set(plans[0]["body"]["locations"]) <= set(COMPUTE_HOSTS)
+        # The filter's one-server plan, keyed by the instance uuid, placed where Nova put it.
+        plan = cloud.plan(ident)
+        assert plan is not None and plan["stack_id"] == ident, plan
+        assert [p["location"] for p in plan["placements"].values()] == [host], plan
         lines = filter_lines(cloud.log_since(NOVA_LOG, offset), ident)
         assert any(host in line for line in lines), lines
     finally:

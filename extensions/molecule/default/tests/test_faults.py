@@ -1,12 +1,12 @@
 """valet-api faults at run time, against the real Heat 19 of the test host.
 
-valet-api stopped, refusing, slow past read_timeout, answering 500, answering 401: a Heat
-stack create must follow failure_mode each time, log why, and never wait much longer than
-the configured timeouts. Nova's side, on real boots, is test_e2e_faults.py; the fault and
-failure_mode helpers of both are in faults.py.
+The real valet-api stopped, paused (SIGSTOP: it accepts connections and never answers) and
+refusing the Valet user by its policy (403): a Heat stack create must follow failure_mode each
+time, log why, and never wait on a hung valet-api beyond the client's read timeout. Nova's side,
+on real boots, is test_e2e_faults.py; the fault and failure_mode helpers of both are in faults.py.
 
 Times are printed, not asserted: "does not hang" is proven by the cause the stack quotes (the
-client gave up on a valet-api that answers only after SLOW_DELAY), not by the clock.
+client gave up on a valet-api that never answers: "Read timed out"), not by the clock.
 """
 
 import re
@@ -16,6 +16,7 @@ from conftest import HEAT_LOG
 from faults import CAUSES
 from faults import clear_fault
 from faults import set_fault
+from faults import sweep_plans
 from faults import yield_while_testing
 
 TEMPLATE = "demo-stack.yaml"
@@ -38,6 +39,7 @@ def _stack_under_fault(cloud, mode, name):
     finally:
         clear_fault(cloud, mode)
     cloud.delete_stack(name)
+    sweep_plans(cloud)
     return status, reason, elapsed, cloud.log_since(HEAT_LOG, offset)
 
 

@@ -1,38 +1,14 @@
-"""The real valet-api as roles/valet_api left it on the infra host (port 8091, SQLite, uwsgi under the
-LSB init script): who runs it, its files' owners and modes, its schema, and a plan it decides with
-the cloud's rack aggregates (made in prepare.yml: r1-h1 r1-h2 in rack r1, r2-h1 r2-h2 in rack r2)."""
+"""The real valet-api as roles/valet_api left it on the infra host (port 8090, SQLite, uwsgi under
+the LSB init script: the service every plugin of this scenario calls): who runs it, its files'
+owners and modes, its schema, and a plan it decides with the cloud's rack aggregates (made in
+prepare.yml: r1-h1 r1-h2 in rack r1, r2-h1 r2-h2 in rack r2)."""
 
-import base64
-import json
 import uuid
 
-API = "http://127.0.0.1:8091"
+from conftest import valet_call
+
 MANAGE = "runuser -u valet -- /usr/local/bin/valet-manage --config-file /etc/valet/valet.conf"
-
-
-def call(host, method, path, body=None, token=True):
-    """(status, JSON body) of a request to valet-api from inside the container, as the Valet user."""
-    code = (
-        "import json,sys,urllib.request as u,urllib.error as e\n"
-        "tok=None\n"
-        f"if {token!r}:\n"
-        "    a={'auth':{'identity':{'methods':['password'],'password':{'user':{'name':'valet',"
-        "'domain':{'name':'Default'},'password':'valet-molecule-secret'}}},"
-        "'scope':{'project':{'name':'service','domain':{'name':'Default'}}}}}\n"
-        "    r=u.urlopen(u.Request('http://127.0.0.1:5000/v3/auth/tokens',data=json.dumps(a).encode(),"
-        "headers={'Content-Type':'application/json'}),timeout=30)\n"
-        "    tok=r.headers['X-Subject-Token']\n"
-        f"req=u.Request({API + path!r},method={method!r},"
-        f"data={json.dumps(body).encode() if body is not None else None!r},"
-        "headers=dict({'Content-Type':'application/json'},**({'X-Auth-Token':tok} if tok else {})))\n"
-        "try:\n"
-        "    r=u.urlopen(req,timeout=30); s=r.status; b=r.read()\n"
-        "except e.HTTPError as x:\n"
-        "    s=x.code; b=x.read()\n"
-        "print(json.dumps([s, json.loads(b) if b else None]))\n"
-    )
-    encoded = base64.b64encode(code.encode()).decode()
-    return json.loads(host.check_output(f"echo {encoded} | base64 -d | python3"))
+call = valet_call
 
 
 def test_runs_as_the_valet_user_under_uwsgi(host):
