@@ -512,3 +512,37 @@ def test_the_engine_is_asked_only_about_servers_it_is_given(api, monkeypatch, cl
     assert api("DELETE", "/v1/placements/" + pid)[0] == 204
     others = [h.name for h in cloud.hosts() if h.name != plan["placements"]["b"]["location"]]
     assert api("POST", "/v1/placements/b", {"locations": others})[0] == 201
+
+
+def test_policy_yaml_beside_valet_conf_is_read_on_every_oslo_policy(tmp_path, cloud):
+    """/etc/valet/policy.yaml is the file operators write, also where oslo.policy still defaults to
+    policy.json (Debian 12's 4.0.0, whose default this test puts back), and a change applies to the
+    next request without a restart."""
+    import webob
+    from oslo_config import cfg
+    from oslo_policy import opts as policy_opts
+    from valet_api_fakes import sync
+
+    from valet_api import conf as valet_conf
+    from valet_api import wsgi
+
+    conf = cfg.ConfigOpts()
+    policy_opts.set_defaults(conf, policy_file="policy.json")  # as oslo.policy 4.0.0 registers it
+    valet_conf.register_opts(conf)
+    conf_file = tmp_path / "valet.conf"
+    conf_file.write_text(
+        "[api]\nauth_strategy = noauth2\n[database]\nconnection = sqlite:///%s\n" % (tmp_path / "v.sqlite")
+    )
+    conf(["--config-file", str(conf_file)], project="valet", default_config_files=[])
+    sync(conf)
+    app = wsgi.init_application(conf, cloud=cloud)
+
+    def list_plans(roles):
+        req = webob.Request.blank("/v1/plans", headers={"X-Auth-Token": "u1:p1", "X-Roles": roles})
+        return req.get_response(app)
+
+    assert list_plans("service").status_code == 200
+    (tmp_path / "policy.yaml").write_text('"valet:plans:list": "role:admin"\n')
+    refused = list_plans("service")
+    assert refused.status_code == 403 and "valet:plans:list" in refused.json["explanation"]
+    assert list_plans("admin").status_code == 200
