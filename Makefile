@@ -13,7 +13,7 @@ export VALET_SITE_COLLECTIONS = $(shell $(BIN)/python -c 'import sysconfig; prin
 RELEASE ?= bookworm
 export RELEASE
 
-.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench bench-rollout build \
+.PHONY: help deps venv collection-link testhost demo demo-destroy lint sanity unit molecule test bench bench-boot bench-rollout build \
 	release-check release clean
 
 help:
@@ -76,6 +76,9 @@ bench: venv collection-link
 	$(BIN)/python benchmarks/bench_filter.py
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_valet_api.py
+
+bench-boot: venv collection-link  ## Nova boot time, real valet-api vs emulator, on the demo's sandbox (make demo first)
+	$(BIN)/python benchmarks/bench_boot.py
 
 bench-rollout: venv collection-link  ## first converge vs no-op re-run, default and multi_controller
 	bash benchmarks/rollout.sh

@@ -3,7 +3,9 @@
 import base64
 import json
 import pathlib
+import re
 import shlex
+import time
 
 import pytest
 
@@ -14,6 +16,11 @@ NOVA_LOG = "/var/log/nova/nova-scheduler.log"
 VALET_API = "http://127.0.0.1:8090"
 VALET_API_LOG = "/var/log/valet/valet-api.log"
 VALET_DB = "/var/lib/valet/valet.sqlite"
+# The venv scenario runs test_heat_engines.py with this conftest against the emulator (its test host
+# keeps it): what valet-api was asked then comes from the emulator's record.
+EMULATOR = "http://127.0.0.1:8090/_emulator"
+# uwsgi's request log line: "... [date] POST /v1/plans => generated 188 bytes in 70 msecs (HTTP/1.1 201) ..."
+REQUEST_LINE = re.compile(r"\] (GET|POST|PUT|DELETE) (/\S*) => generated .*? \(HTTP/[0-9.]+ (\d{3})\)")
 
 
 def valet_call(host, method, path, body=None, token=True):
@@ -46,6 +53,62 @@ class Cloud:
     def __init__(self, host):
         self.host = host
         self._ctl_copied = False
+        self._asked_from = 0
+
+    def _real_valet_api(self):
+        return self.host.file(VALET_API_LOG).exists
+
+    def clear(self):
+        """Forget what valet-api was asked so far (requests() starts here)."""
+        if self._real_valet_api():
+            self._asked_from = self.log_size(VALET_API_LOG)
+        else:
+            self._emulator("DELETE", "/requests")
+
+    def requests(self):
+        """[{method, path}] valet-api answered since clear(): the real one's request log (with the
+        status it answered), or the emulator's record."""
+        if self._real_valet_api():
+            found = REQUEST_LINE.findall(self.log_since(VALET_API_LOG, self._asked_from))
+            return [{"method": m, "path": p, "status": int(code)} for m, p, code in found]
+        return [{"method": r["method"], "path": r["path"]} for r in self._emulator("GET", "/requests")["requests"]]
+
+    def listens(self):
+        port = VALET_API.rsplit(":", 1)[1]
+        probe = f"python3 -c \"import socket;socket.create_connection(('127.0.0.1',{port}),1)\""
+        return self.host.run(probe).rc == 0
+
+    def stop_valet_api(self):
+        """valet-api down: nothing listens on its port any more (connection refused)."""
+        if self._real_valet_api():
+            self.host.check_output("service valet-api stop")
+        else:
+            self.host.check_output("kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py')")
+        for _ in range(50):
+            if not self.listens():
+                return
+            time.sleep(0.2)
+        pytest.fail("valet-api did not stop")
+
+    def start_valet_api(self):
+        if self._real_valet_api():
+            self.host.check_output("service valet-api start")
+        else:
+            self.host.check_output("/usr/local/sbin/testhost-up infra")
+        for _ in range(120):
+            if self.listens():
+                return
+            time.sleep(0.5)
+        pytest.fail("valet-api did not start")
+
+    def _emulator(self, method, path):
+        code = (
+            "import json,urllib.request as u\n"
+            f"r=u.Request({EMULATOR + path!r},method={method!r})\n"
+            "print(u.urlopen(r,timeout=10).read().decode() or 'null')\n"
+        )
+        encoded = base64.b64encode(code.encode()).decode()
+        return json.loads(self.host.check_output(f"echo {encoded} | base64 -d | python3"))
 
     def put(self, name, dest=None):
         """Copy a file of extensions/molecule/default/files into the container's /tmp."""

@@ -14,7 +14,6 @@ import time
 
 import pytest
 from conftest import HEAT_LOG
-from conftest import VALET_API
 from conftest import Cloud
 
 # The real valet-api, made to fail as it fails in a cloud: its service stopped (down), its uwsgi
@@ -22,7 +21,6 @@ from conftest import Cloud
 # its policy refusing the Valet user (a role an operator got wrong). Faults valet-api cannot be made
 # to show (a closed connection, a 500, a reply that is not JSON) are tests/plugin_package's, with
 # the plugins' own code in Heat's and Nova's.
-SERVICE = "service valet-api"
 PAUSE = "pkill -STOP -u valet -f 'uwsgi.*valet_api.wsgi'"
 RESUME = "pkill -CONT -u valet -f 'uwsgi.*valet_api.wsgi'"
 POLICY = "/etc/valet/policy.yaml"
@@ -34,19 +32,9 @@ CAUSES = {
 }
 
 
-def _listens(cloud):
-    port = VALET_API.rsplit(":", 1)[1]
-    return not cloud.host.run(f"python3 -c \"import socket;socket.create_connection(('127.0.0.1',{port}),1)\"").rc
-
-
 def set_fault(cloud, mode):
     if mode == "stopped":
-        cloud.host.check_output(SERVICE + " stop")
-        for _ in range(50):
-            if not _listens(cloud):
-                return
-            time.sleep(0.2)
-        pytest.fail("valet-api did not stop")
+        cloud.stop_valet_api()
     elif mode == "paused":
         cloud.host.check_output(PAUSE)
     elif mode == "forbidden":
@@ -60,7 +48,7 @@ def set_fault(cloud, mode):
 
 def clear_fault(cloud, mode):
     if mode == "stopped":
-        cloud.host.check_output(SERVICE + " start")
+        cloud.start_valet_api()
     elif mode == "paused":
         # It answers the requests that waited meanwhile: the test removes what they left.
         cloud.host.check_output(RESUME)
