@@ -51,15 +51,15 @@ fi
 in_box() { podman exec -i "$instance" "$@"; }
 os() { in_box env OS_CLOUD=testhost openstack "$@"; }
 valet() {  # METHOD PATH: valet-api's answer (JSON) to the cloud admin (its policy: admin or service)
-    local token
-    token=$(os token issue -f value -c id)
-    in_box python3 -c 'import sys, urllib.request as u, urllib.error as e
-req = u.Request("http://127.0.0.1:8090" + sys.argv[2], method=sys.argv[1], headers={"X-Auth-Token": sys.argv[3]})
+    # The token goes in on stdin: never on a command line, where ps would show it.
+    os token issue -f value -c id | in_box python3 -c 'import sys, urllib.request as u, urllib.error as e
+req = u.Request("http://127.0.0.1:8090" + sys.argv[2], method=sys.argv[1],
+                headers={"X-Auth-Token": sys.stdin.read().strip()})
 try:
     sys.stdout.write(u.urlopen(req, timeout=30).read().decode())
 except e.HTTPError as err:
     if err.code != 404:
-        raise' "$1" "$2" "$token"
+        raise' "$1" "$2"
 }
 api_log=/var/log/valet/valet-api.log
 api_log_size() { in_box stat -c %s "$api_log"; }

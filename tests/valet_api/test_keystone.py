@@ -202,6 +202,28 @@ def _conversation(api, cloud):
         api.place(str(uuid.uuid4()), hosts, "x")
     except valet_client.ValetAPIError as exc:
         out["unknown_resource"] = exc.status
+    # A group naming a member that is not in the plan: what Heat's plugin sends for a member that is
+    # no server (OS::Heat::None, a nested stack whose servers its own plan places). Kept, not placed.
+    lone, group, foreign, other = (str(uuid.uuid4()) for _n in range(4))
+    body = {
+        "plan_name": "f",
+        "stack_id": other,
+        "timeout": "60 sec",
+        "resources": {
+            lone: {"name": "f1", "type": "OS::Nova::Server", "properties": {"flavor": "m1.small"}},
+            group: {
+                "name": "with_foreign",
+                "type": GROUP,
+                "properties": {"group_type": "affinity", "level": "host", "resources": [lone, foreign]},
+            },
+        },
+    }
+    made = api.create_plan(body)
+    out["foreign_member"] = (
+        sorted(made["placements"]) == [lone],
+        made["resources"][group]["properties"]["resources"] == [lone, foreign],
+    )
+    api.delete_plan(other)
     out["delete"] = api.delete_plan(stack)
     out["delete_again"] = api.delete_plan(stack)
     return out
@@ -236,6 +258,7 @@ def test_valet_client_gets_the_emulators_answers(keystone, served, emulator, clo
     assert real["create_rules"] == [] and real["confirm_same_host"] and real["replan_ok"] and real["update_with_pair"]
     assert (real["bad_type"], real["unplaceable"], real["unknown_resource"]) == ((400, True), (409, True), 404)
     assert (real["delete"], real["delete_again"]) == (True, False)
+    assert real["foreign_member"] == (True, True)
     for key in emulated:
         if key in ("create", "update"):
             # valet-api says whose plan it is (the token's project, as none was sent); the emulator

@@ -74,17 +74,16 @@ def check_resources(resources):
         members = props.get("resources") or []
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise ApiError(400, "resource %s: resources must be a list of resource uuids" % res_uuid)
-        for member in members:
-            if member not in resources:
-                raise ApiError(400, "group %s names resource %s, which is not in the plan" % (name or res_uuid, member))
+        # A member that is not in the plan is no server of it (Heat's plugin names an OS::Heat::None,
+        # or a nested stack whose servers that stack's own plan places): kept, never placed.
     _check_no_cycle(resources)
     return servers
 
 
 def _check_no_cycle(resources):
     def members(u):
-        res = resources[u]
-        if res["type"] != GROUP_ASSIGNMENT:
+        res = resources.get(u)
+        if res is None or res["type"] != GROUP_ASSIGNMENT:
             return []
         return (res.get("properties") or {}).get("resources") or []
 

@@ -66,7 +66,7 @@ def sweep_plans(cloud):
     paused valet-api answers the abandoned requests once resumed)."""
     status, body = cloud.valet("GET", "/v1/plans")
     assert status == 200, body
-    stacks = {s["ID"] for s in json.loads(cloud.openstack("stack list -f json"))}
+    stacks = {s["ID"] for s in json.loads(cloud.openstack("stack list --nested -f json"))}
     servers = {s["ID"] for s in json.loads(cloud.openstack("server list --all-projects -f json"))}
     for plan in body["plans"]:
         if plan["stack_id"] not in stacks | servers:
