@@ -73,7 +73,7 @@ _value:
     nova_scheduler_extra_filters: [ValetFilter]
     nova_nova_conf_overrides:
       filter_scheduler:
-        available_filters: "{{ dict((['nova.scheduler.filters.all_filters']) | union(['valet_os...']) | product([none])) }}"
+        available_filters: "{{ dict(([...]) | union([...ValetFilter]) | product([none])) }}"
       valet: {url: 'http://valet-api:8090/v1'}
 '''
 
