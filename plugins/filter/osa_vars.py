@@ -137,8 +137,9 @@ def osa_vars(conf, component, pip_package, merge=None, template_lines=None):
             continue
         if kind == 'list':
             if (component, section, option) not in LIST_VARS:
-                raise AnsibleFilterError('osa_vars: no openstack-ansible variable renders %s [%s] %s' % (
-                    component, section, option))
+                raise AnsibleFilterError(
+                    'osa_vars: no openstack-ansible variable renders %s [%s] %s' % (component, section, option)
+                )
             name, whole = LIST_VARS[(component, section, option)]
             start = merge.get(name)
             if start is None:
@@ -150,8 +151,10 @@ def osa_vars(conf, component, pip_package, merge=None, template_lines=None):
                 lines = _append(list(given), value)
                 ours.setdefault(section, {})[option] = dict((line, None) for line in lines)
             elif given is not None:
-                raise AnsibleFilterError('osa_vars: the operator\'s %s.%s.%s must be a set (a dict of empty values)' % (
-                    conf_var, section, option))
+                raise AnsibleFilterError(
+                    'osa_vars: the operator\'s %s.%s.%s must be a set (a dict of empty values)'
+                    % (conf_var, section, option)
+                )
             else:
                 key = '%s/%s' % (section, option)
                 if key in template_lines:

@@ -12,6 +12,7 @@ own code. os_nova / os_heat themselves are stood in for (see NOVA_TEMPLATE): not
 import json
 import os
 import re
+import sys
 
 import yaml
 from deploy_helpers import REPO
@@ -311,7 +312,14 @@ def test_osa_group_vars_install_and_render_valet_on_the_two_groups_only(
     site.vars["valet_deploy_tool_verify"] = False
     site.groups = {"heat_engine": ["localhost"], "nova_scheduler": ["localhost"]}
     out = " ".join(site.run().split())
-    assert "nova has no valet-openstack in %s/nova-31.1.0" % (tmp_path / "openstack" / "venvs") in out
+    venvs = tmp_path / "openstack" / "venvs"
+    assert "nova has no valet-openstack in %s/nova-31.1.0" % venvs in out
+    # With the package in that venv, valet_openstack's verify runs with its Python (here it finds no
+    # running nova-scheduler and no /etc/nova/nova.conf on this machine, and says so).
+    os.symlink(sys.prefix, venvs / "nova-31.1.0")
+    site.vars["valet_deploy_tool_verify"] = True
+    out = " ".join(site.run(ok=False).split())
+    assert "nova verification failed (/etc/nova/nova.conf, python %s/nova-31.1.0/bin/python" % venvs in out
 
     # Uninstall: our files and the directories we made go; the operator's bytes stay.
     site.groups = {"heat_engine": ["engine1"], "nova_scheduler": ["scheduler1"]}

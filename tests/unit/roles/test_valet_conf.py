@@ -12,7 +12,14 @@ import yaml
 from valet_os.common import config
 
 DATA = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'roles', 'valet_openstack', 'vars', 'main',
+    os.path.dirname(os.path.abspath(__file__)),
+    '..',
+    '..',
+    '..',
+    'roles',
+    'valet_openstack',
+    'vars',
+    'main',
     'valet_conf.yml',
 )
 
