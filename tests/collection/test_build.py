@@ -104,7 +104,7 @@ def test_installed_collection_runs_a_module_and_parses_its_playbooks(installed):
     ).stdout
     result = json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert result["option_values"] == {"DEFAULT/plugin_dirs": ["/srv/a"]}
-    for playbook in ("site.yml", "uninstall.yml"):
+    for playbook in ("site.yml", "uninstall.yml", "kolla_verify.yml"):
         run(
             [str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(root / "playbooks" / playbook)],
             env=env,

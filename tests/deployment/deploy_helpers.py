@@ -24,7 +24,8 @@ OSA_RENDERER_PKGS = ["ansible-core>=2.18,<2.19", "ansible-config-template==2.1.1
 # kolla-build (PyPI kolla) pins its own dependencies: a venv of its own too. --template-only
 # renders the Dockerfiles without a container engine; it only imports the docker library.
 KOLLA_BUILD = os.path.join(REPO, "tests", "output", "kolla-build")
-KOLLA_BUILD_PKGS = ["kolla==23.0.0", "docker"]
+# The same release as the kolla-ansible of requirements-test.txt (2026.1: both 22.2.0).
+KOLLA_BUILD_PKGS = ["kolla==22.2.0", "docker"]
 
 
 def run(cmd, env=None, cwd=REPO, ok=True):
@@ -75,13 +76,13 @@ def probe(component, config_file):
 
 
 class Site:
-    """site.yml / uninstall.yml against localhost as heat-engine and nova-scheduler host."""
+    """site.yml / uninstall.yml against localhost as heat-engine and nova-scheduler host (and, with a
+    deployment tool, as the tool's deploy host)."""
 
     def __init__(self, tmp_path, keystone, emulator, mode):
         self.tmp = tmp_path
+        self.groups = {"heat_engine": ["localhost"], "nova_scheduler": ["localhost"]}
         self.vars = {
-            "valet_openstack_deployment": mode,
-            "valet_openstack_deploy_host": "localhost",
             "valet_openstack_api_url": emulator.url,
             "valet_openstack_admin_auth_url": keystone.auth_url,
             "valet_openstack_admin_password": VALET_PASSWORD,
@@ -91,6 +92,8 @@ class Site:
             "valet_openstack_verify": False,
             "valet_site_keystone": False,
         }
+        if mode != "packages":
+            self.vars["valet_deploy_tool_name"] = mode
 
     def run(self, playbook="playbooks/site.yml", extra=None, args=(), ok=True):
         inv = self.tmp / "inventory.json"
@@ -99,10 +102,10 @@ class Site:
             json.dumps(
                 {
                     "all": {
-                        "hosts": {"localhost": base},
+                        "vars": base,
+                        "hosts": {"localhost": {}},
                         "children": {
-                            "heat_engine": {"hosts": {"localhost": {}}},
-                            "nova_scheduler": {"hosts": {"localhost": {}}},
+                            group: {"hosts": {host: {} for host in hosts}} for group, hosts in self.groups.items()
                         },
                     }
                 }

@@ -1,10 +1,12 @@
-"""valet_openstack_deployment: osa, proved with openstack-ansible's own renderer and Heat's / Nova's code.
+"""valet_deploy_tool_name: osa, proved with openstack-ansible's own renderer and Heat's / Nova's code.
 
-site.yml writes the user-variables files into a tmp /etc/openstack_deploy; a playbook then does
-what os_nova / os_heat do with them: every user_*.yml as extra vars (as the openstack-ansible
-wrapper passes them), nova.conf / heat.conf through config_template with the role's conf
-overrides, the *_user_pip_packages pip installed into venv-like prefixes. The probe of
-valet.openstack.valet_verify then loads the result with Nova 34's and Heat 27's own code.
+site.yml writes group_vars files for the heat_engine and nova_scheduler groups into a tmp
+/etc/openstack_deploy; a playbook then does what os_nova / os_heat do with them on a scheduler, a
+compute node and an engine of OSA's inventory: group_vars beside the inventory, every user_*.yml as
+extra vars (as the openstack-ansible wrapper passes them), nova.conf / heat.conf through
+config_template with the role's conf overrides, the *_user_pip_packages pip installed into venv-like
+prefixes. The probe of valet.openstack.valet_verify then loads the result with Nova 34's and Heat 27's
+own code. os_nova / os_heat themselves are stood in for (see NOVA_TEMPLATE): not on PyPI, not vendored.
 """
 
 import json
@@ -25,18 +27,32 @@ VERSION = re.search(
     r'__version__ = "([^"]+)"', open(os.path.join(REPO, "files", "valet_os", "valet_os", "__init__.py")).read()
 ).group(1)
 
-# The parts of os_nova's and os_heat's templates that Valet depends on, in our words: the
-# enabled filters are the role's default list plus nova_scheduler_extra_filters, plugin_dirs is
-# heat_plugin_dirs joined, everything else comes from the *_conf_overrides.
+# os_nova's / os_heat's behaviour that Valet depends on, in our words, as os_nova and os_heat define it at
+# stable/2026.1 (openstack-ansible-os_nova 6195904d, os_heat's branch of the same series); no upstream text
+# is copied. os_nova: [filter_scheduler] is rendered on nova-scheduler hosts only; with Blazar enabled the
+# role writes two available_filters lines (Nova's own set, Blazar's filter) and its enabled list is the
+# default filters, then Blazar's, then nova_scheduler_extra_filters; nova_nova_conf_overrides goes over the
+# template through config_template, so an override of available_filters replaces the template's lines.
+# os_heat: plugin_dirs is heat_plugin_dirs joined; heat_heat_conf_overrides goes over the template.
+# The real templates are not rendered here: os_nova / os_heat are not on PyPI and this workplace
+# does not vendor upstream code (README "Deployment tools" says so).
 NOVA_TEMPLATE = """\
 [DEFAULT]
 debug = False
 state_path = /var/lib/nova
+{% if 'nova_scheduler' in group_names %}
 
 [filter_scheduler]
 max_io_ops_per_host = 10
-enabled_filters = {{ (nova_scheduler_default_filters + nova_scheduler_extra_filters) | join(',') }}
+{% if nova_blazar_enabled | bool and nova_blazar_scheduler_filters %}
+available_filters = nova.scheduler.filters.all_filters
+available_filters = blazarnova.scheduler.filters.blazar_filter.BlazarFilter
+{% endif %}
+enabled_filters = {{ (nova_scheduler_default_filters
+                      + (nova_blazar_scheduler_filters if nova_blazar_enabled | bool else [])
+                      + nova_scheduler_extra_filters) | join(',') }}
 host_subset_size = 1
+{% endif %}
 """
 HEAT_TEMPLATE = """\
 [DEFAULT]
@@ -47,7 +63,7 @@ num_engine_workers = 1
 [database]
 connection = sqlite://
 """
-# os_nova's / os_heat's defaults for the variables the Valet file touches.
+# os_nova's / os_heat's defaults for the variables the Valet files touch (role defaults: below group_vars).
 OSA_DEFAULTS = {
     "nova_scheduler_default_filters": [
         "ComputeFilter",
@@ -59,6 +75,8 @@ OSA_DEFAULTS = {
         "ServerGroupAffinityFilter",
         "NUMATopologyFilter",
     ],
+    "nova_blazar_enabled": False,
+    "nova_blazar_scheduler_filters": ["BlazarFilter"],
     "nova_scheduler_extra_filters": [],
     "nova_nova_conf_overrides": {},
     "nova_user_pip_packages": [],
@@ -66,28 +84,49 @@ OSA_DEFAULTS = {
     "heat_heat_conf_overrides": {},
     "heat_user_pip_packages": [],
 }
+# Stands for os_nova / os_heat on each host: nova.conf where os_nova runs, heat.conf where os_heat runs.
+RENDER_TASKS = """\
+- name: nova.conf
+  config_template:
+    src: nova.conf.j2
+    dest: "{{ out }}/{{ inventory_hostname }}/nova.conf"
+    config_overrides: "{{ nova_nova_conf_overrides }}"
+    config_type: ini
+  when: "'nova_all' in group_names"
+- name: heat.conf
+  config_template:
+    src: heat.conf.j2
+    dest: "{{ out }}/{{ inventory_hostname }}/heat.conf"
+    config_overrides: "{{ heat_heat_conf_overrides }}"
+    config_type: ini
+  when: "'heat_all' in group_names"
+- name: what the venv builds would install
+  copy:
+    content: "{{ {'nova': nova_user_pip_packages if 'nova_all' in group_names else [],
+                  'heat': heat_user_pip_packages if 'heat_all' in group_names else []} | to_json }}"
+    dest: "{{ out }}/{{ inventory_hostname }}/pip.json"
+"""
 RENDER_PLAYBOOK = """\
 - name: Render nova.conf and heat.conf the way os_nova and os_heat do
-  hosts: localhost
+  hosts: all
   gather_facts: false
-  tasks:
-    - name: nova.conf
-      config_template:
-        src: nova.conf.j2
-        dest: "{{ out }}/nova.conf"
-        config_overrides: "{{ nova_nova_conf_overrides }}"
-        config_type: ini
-    - name: heat.conf
-      config_template:
-        src: heat.conf.j2
-        dest: "{{ out }}/heat.conf"
-        config_overrides: "{{ heat_heat_conf_overrides }}"
-        config_type: ini
-    - name: what the venv builds would install
-      copy:
-        content: "{{ {'nova': nova_user_pip_packages, 'heat': heat_user_pip_packages} | to_json }}"
-        dest: "{{ out }}/pip.json"
+  roles: [os_stand_in]
 """
+# OSA's inventory, reduced: a scheduler, an engine and a compute node (group_vars/ beside it apply).
+OSA_INVENTORY = """\
+[nova_scheduler]
+scheduler1
+[nova_compute]
+compute1
+[heat_engine]
+engine1
+[nova_all:children]
+nova_scheduler
+nova_compute
+[heat_all:children]
+heat_engine
+"""
+HOSTS = ("scheduler1", "compute1", "engine1")
 
 OPERATOR_VARS = (
     "---\n# operator's own file, never touched\nnova_cpu_allocation_ratio: 4.0\ncontainer_cidr: 172.29.236.0/22\n"
@@ -99,6 +138,7 @@ class Osa:
         self.tmp = tmp_path
         self.deploy = tmp_path / "openstack_deploy"
         self.deploy.mkdir()
+        (self.deploy / "openstack_user_config.yml").write_text("---\nused_ips: []\n")
         (self.deploy / "user_variables.yml").write_text(OPERATOR_VARS)
         self.out = tmp_path / "rendered"
         self.out.mkdir()
@@ -109,18 +149,30 @@ class Osa:
     def user_files(self):
         return sorted(p for p in self.deploy.iterdir() if p.name.startswith("user_") and p.suffix == ".yml")
 
+    def snapshot(self):
+        return {str(p.relative_to(self.deploy)): p.read_bytes() for p in sorted(self.deploy.rglob("*")) if p.is_file()}
+
+    def holding(self, text):
+        return sorted(
+            str(p.relative_to(self.deploy)) for p in self.deploy.rglob("*") if p.is_file() and text in p.read_text()
+        )
+
     def render(self, renderer):
-        """Run the os_nova/os_heat-like playbook with OSA's extra vars; install what they ask for."""
+        """Run the os_nova/os_heat stand-in on OSA's inventory and group_vars; return what each host's venv build
+        would pip install."""
         work = self.tmp / "render"
-        work.mkdir(exist_ok=True)
-        (work / "nova.conf.j2").write_text(NOVA_TEMPLATE)
-        (work / "heat.conf.j2").write_text(HEAT_TEMPLATE)
-        (work / "play.yml").write_text(RENDER_PLAYBOOK)
+        role = work / "roles" / "os_stand_in"
+        for sub in ("defaults", "tasks", "templates"):
+            (role / sub).mkdir(parents=True, exist_ok=True)
+        (role / "templates" / "nova.conf.j2").write_text(NOVA_TEMPLATE)
+        (role / "templates" / "heat.conf.j2").write_text(HEAT_TEMPLATE)
+        (role / "tasks" / "main.yml").write_text(RENDER_TASKS)
         defaults = dict(OSA_DEFAULTS, heat_bin=str(self.heat_venv / "bin"), out=str(self.out))
-        # Play vars stand for role defaults: below the extra vars, as in OSA.
-        play = yaml.safe_load(RENDER_PLAYBOOK)
-        play[0]["vars"] = defaults
-        (work / "play.yml").write_text(yaml.safe_dump(play))
+        (role / "defaults" / "main.yml").write_text(yaml.safe_dump(defaults))
+        (work / "play.yml").write_text(RENDER_PLAYBOOK)
+        (self.deploy / "inventory.ini").write_text(OSA_INVENTORY)
+        for host in HOSTS:
+            (self.out / host).mkdir(exist_ok=True)
         share = os.path.join(os.path.dirname(renderer), "share", "ansible", "plugins")
         env = dict(
             os.environ,
@@ -131,148 +183,238 @@ class Osa:
             ANSIBLE_LOCALHOST_WARNING="0",
             ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
         )
+        # As the openstack-ansible wrapper: every user_*.yml as extra vars.
         extra = [arg for path in self.user_files() for arg in ("-e", "@" + str(path))]
-        run(
-            [
-                os.path.join(renderer, "ansible-playbook"),
-                "-i",
-                "localhost,",
-                "-c",
-                "local",
-                "-e",
-                "ansible_python_interpreter=" + os.path.join(renderer, "python"),
-                str(work / "play.yml"),
-            ]
-            + extra,
-            env=env,
-            cwd=str(work),
-        )
-        return json.loads((self.out / "pip.json").read_text())
+        try:
+            run(
+                [
+                    os.path.join(renderer, "ansible-playbook"),
+                    "-i",
+                    str(self.deploy / "inventory.ini"),
+                    "-c",
+                    "local",
+                    "-e",
+                    "ansible_python_interpreter=" + os.path.join(renderer, "python"),
+                    str(work / "play.yml"),
+                ]
+                + extra,
+                env=env,
+                cwd=str(work),
+            )
+        finally:
+            (self.deploy / "inventory.ini").unlink()
+        return {host: json.loads((self.out / host / "pip.json").read_text()) for host in HOSTS}
 
 
 def osa_site(tmp_path, keystone, emulator, osa):
     site = Site(tmp_path, keystone, emulator, "osa")
-    site.vars["valet_openstack_osa_config_dir"] = str(osa.deploy)
+    site.vars["valet_deploy_tool_osa_config_dir"] = str(osa.deploy)
+    # Valet's inventory of the OSA cloud: the scheduler and the engine (OSA's group names).
+    site.groups = {"heat_engine": ["engine1"], "nova_scheduler": ["scheduler1"], "nova_compute": ["compute1"]}
+    site.vars["valet_deploy_tool_osa_fact_path"] = str(tmp_path / "facts.d")
+    site.vars["valet_deploy_tool_osa_venvs_dir"] = str(tmp_path / "openstack" / "venvs")
     return site
 
 
-def without_valet(site, osa_renderer):
-    """The controllers' Python before OSA ran: a venv without valet-openstack (the renderer's)."""
-    site.vars["valet_openstack_venv"] = os.path.dirname(osa_renderer)
+def valet_files(osa):
+    return sorted(
+        str(p.relative_to(osa.deploy)) for p in (osa.deploy / "group_vars").rglob("valet_openstack*") if p.is_file()
+    )
 
 
-def test_osa_plays_install_and_render_valet(tmp_path, valet_user, emulator, osa_renderer, wheelhouse):
+OURS = [
+    "group_vars/heat_engine/valet_openstack.yml",
+    "group_vars/heat_engine/valet_openstack_secrets.yml",
+    "group_vars/nova_scheduler/valet_openstack.yml",
+    "group_vars/nova_scheduler/valet_openstack_secrets.yml",
+]
+
+
+def test_osa_group_vars_install_and_render_valet_on_the_two_groups_only(
+    tmp_path, valet_user, emulator, osa_renderer, wheelhouse
+):
     osa = Osa(tmp_path)
     site = osa_site(tmp_path, valet_user, emulator, osa)
-    without_valet(site, osa_renderer)
-    operator_bytes = (osa.deploy / "user_variables.yml").read_bytes()
+    before = osa.snapshot()
 
-    # --check --diff: shows the file to come, writes nothing.
+    # --check --diff: shows the files to come, writes nothing.
     out = site.run(args=["--check", "--diff"])
     assert recap(out)["failed"] == 0
     assert "nova_scheduler_extra_filters" in out and "ValetFilter" in out
     assert VALET_PASSWORD not in out
-    assert [p.name for p in osa.user_files()] == ["user_variables.yml"]
+    assert osa.snapshot() == before
 
     out = site.run()
     assert recap(out)["failed"] == 0
     assert VALET_PASSWORD not in out
-    assert [p.name for p in osa.user_files()] == [
-        "user_valet_openstack.yml",
-        "user_valet_openstack_secrets.yml",
-        "user_variables.yml",
-    ]
-    assert (osa.deploy / "user_variables.yml").read_bytes() == operator_bytes
-    assert oct((osa.deploy / "user_valet_openstack_secrets.yml").stat().st_mode & 0o777) == "0o600"
-    written = yaml.safe_load((osa.deploy / "user_valet_openstack.yml").read_text())
-    assert written["nova_scheduler_extra_filters"] == ["ValetFilter"]
-    # The password is a reference OSA resolves from the secrets file, never in the main file.
-    valet = written["nova_nova_conf_overrides"]["valet"]
+    assert valet_files(osa) == OURS
+    # The operator's files keep their bytes; no user_*.yml of Valet's (they reach every host).
+    assert [p.name for p in osa.user_files()] == ["user_variables.yml"]
+    assert {k: v for k, v in osa.snapshot().items() if k not in OURS} == before
+    # The password is in the two groups' secrets files (0600) and nowhere else.
+    assert osa.holding(VALET_PASSWORD) == [OURS[1], OURS[3]]
+    for name in (OURS[1], OURS[3]):
+        assert oct((osa.deploy / name).stat().st_mode & 0o777) == "0o600"
+    nova_vars = yaml.safe_load((osa.deploy / OURS[2]).read_text())
+    heat_vars = yaml.safe_load((osa.deploy / OURS[0]).read_text())
+    assert sorted(nova_vars) == ["nova_nova_conf_overrides", "nova_scheduler_extra_filters", "nova_user_pip_packages"]
+    assert sorted(heat_vars) == ["heat_heat_conf_overrides", "heat_plugin_dirs", "heat_user_pip_packages"]
+    assert nova_vars["nova_scheduler_extra_filters"] == ["ValetFilter"]
+    valet = nova_vars["nova_nova_conf_overrides"]["valet"]
     assert valet["password"] == "{{ valet_openstack_admin_password }}"
-    # keystoneauth1's names (issue 24.7); 1.1's admin_* names are gone, unset TLS options not written.
     assert valet["auth_type"] == "password" and valet["username"] == "valet"
     assert not [k for k in valet if k.startswith("admin_") or k in ("cafile", "insecure")]
-    assert VALET_PASSWORD not in (osa.deploy / "user_valet_openstack.yml").read_text()
-    # Until OSA ran, the role says what to run next.
+    # The venv comes from OSA: heat_bin is os_heat's /openstack/venvs/heat-<venv_tag>/bin.
+    assert heat_vars["heat_plugin_dirs"][-1] == "{{ heat_bin | dirname }}/etc/valet_os/heat"
+    # Until OSA ran there is no venv tag: the role says what to run.
     assert "os-heat-install.yml os-nova-install.yml" in out
+    assert "no venv recorded by openstack-ansible yet" in out
 
-    # Idempotent.
     assert recap(site.run())["changed"] == 0
 
-    # What OSA does with it: render and build the venvs.
+    # What OSA does with it: render per host and build the venvs.
     pip = osa.render(osa_renderer)
-    assert pip == {"nova": ["valet-openstack==" + VERSION], "heat": ["valet-openstack==" + VERSION]}
-    for spec, prefix in ((pip["heat"][0], osa.heat_venv), (pip["nova"][0], osa.nova_venv)):
+    package = "valet-openstack==" + VERSION
+    assert pip == {
+        "scheduler1": {"nova": [package], "heat": []},
+        "compute1": {"nova": [], "heat": []},
+        "engine1": {"nova": [], "heat": [package]},
+    }
+    compute = (osa.out / "compute1" / "nova.conf").read_text()
+    assert "[valet]" not in compute and VALET_PASSWORD not in compute
+    for spec, prefix in ((package, osa.heat_venv), (package, osa.nova_venv)):
         pip_install_prefix(spec, prefix, find_links=wheelhouse)
 
-    nova_conf = (osa.out / "nova.conf").read_text()
-    assert "available_filters = nova.scheduler.filters.all_filters\n" in nova_conf
-    assert "available_filters = valet_os.nova.valet_filter.ValetFilter\n" in nova_conf
-    nova = probe("nova", osa.out / "nova.conf")
+    nova_conf = osa.out / "scheduler1" / "nova.conf"
+    text = nova_conf.read_text()
+    assert "available_filters = nova.scheduler.filters.all_filters\n" in text
+    assert "available_filters = valet_os.nova.valet_filter.ValetFilter\n" in text
+    assert "blazar" not in text.lower()
+    nova = probe("nova", nova_conf)
     for check in ("config", "available_filters", "enabled_filters", "filter_handler"):
         assert nova[check][0], (check, nova[check][1])
     assert "ValetFilter is last in" in nova["enabled_filters"][1]
     assert "NUMATopologyFilter" in nova["enabled_filters"][1]  # OSA's own filters kept
 
-    heat = probe("heat", osa.out / "heat.conf")
+    heat_conf = osa.out / "engine1" / "heat.conf"
+    heat = probe("heat", heat_conf)
     for check in ("config", "stack_scheduler_hints", "resource_registry", "lifecycle_plugin"):
         assert heat[check][0], (check, heat[check][1])
-    plugin_dir = str(osa.heat_venv / "etc" / "valet_os" / "heat")
-    assert plugin_dir in heat["resource_registry"][1]
+    assert str(osa.heat_venv / "etc" / "valet_os" / "heat") in heat["resource_registry"][1]
     assert "/usr/lib/heat" in heat["resource_registry"][1]  # os_heat's own dirs kept
+    for conf in (nova_conf, heat_conf):
+        assert "\npassword = %s\n" % VALET_PASSWORD in conf.read_text()
 
-    # The secrets file gave the password to [valet] of both files.
-    for name in ("nova.conf", "heat.conf"):
-        assert "\npassword = %s\n" % VALET_PASSWORD in (osa.out / name).read_text()
+    # After OSA's plays: the venv of each service is read from OSA's facts (venv_tag).
+    facts = tmp_path / "facts.d"
+    facts.mkdir()
+    (facts / "openstack_ansible.fact").write_text("[nova]\nvenv_tag = 31.1.0\n\n[heat]\nvenv_tag = 31.1.0\n")
+    site.vars["valet_deploy_tool_verify"] = False
+    site.groups = {"heat_engine": ["localhost"], "nova_scheduler": ["localhost"]}
+    out = " ".join(site.run().split())
+    venvs = tmp_path / "openstack" / "venvs"
+    assert "nova has no valet-openstack in %s/nova-31.1.0" % venvs in out
+    # With the package in that venv, valet_openstack's verify runs with its Python (here it finds no
+    # running nova-scheduler and no /etc/nova/nova.conf on this machine, and says so).
+    os.symlink(sys.prefix, venvs / "nova-31.1.0")
+    site.vars["valet_deploy_tool_verify"] = True
+    del site.vars["valet_openstack_venv"]  # not typed by hand: OSA's fact gives it
+    out = " ".join(site.run(ok=False).split())
+    assert "nova verification failed (/etc/nova/nova.conf, python %s/nova-31.1.0/bin/python" % venvs in out
 
-    # Uninstall: only our files go; the package stays in the venvs until OSA rebuilds them.
-    site.vars["valet_openstack_venv"] = sys.prefix  # a venv that has it, as OSA's have now
+    # Uninstall: our files and the directories we made go; the operator's bytes stay.
+    site.groups = {"heat_engine": ["engine1"], "nova_scheduler": ["scheduler1"]}
     out = site.run(playbook="playbooks/uninstall.yml")
     assert recap(out)["failed"] == 0
-    assert [p.name for p in osa.user_files()] == ["user_variables.yml"]
-    assert (osa.deploy / "user_variables.yml").read_bytes() == operator_bytes
+    assert osa.snapshot() == before
+    assert not (osa.deploy / "group_vars").exists() or not list((osa.deploy / "group_vars").iterdir())
     assert "venv_rebuild=true" in out
 
 
-def test_osa_refuses_a_second_copy_and_merges_the_operators_values(tmp_path, valet_user, emulator, osa_renderer):
+def test_osa_merges_the_operators_group_vars_and_keeps_blazar(tmp_path, valet_user, emulator, osa_renderer):
     osa = Osa(tmp_path)
     site = osa_site(tmp_path, valet_user, emulator, osa)
-    clash = (
-        OPERATOR_VARS + "nova_nova_conf_overrides:\n  DEFAULT:\n    cpu_allocation_ratio: 8.0\n"
+    group_vars = osa.deploy / "group_vars"
+    group_vars.mkdir()
+    (group_vars / "all.yml").write_text(
+        "---\nnova_nova_conf_overrides:\n  DEFAULT:\n    cpu_allocation_ratio: 8.0\n"
+        "  filter_scheduler:\n    host_subset_size: 3\n"
         "nova_scheduler_extra_filters:\n  - AggregateInstanceExtraSpecsFilter\n"
+        "heat_plugin_dirs:\n  - /srv/heat-plugins\n"
+        "nova_blazar_enabled: true\n"
     )
-    (osa.deploy / "user_variables.yml").write_text(clash)
-    out = site.run(ok=False)
-    assert recap(out)["failed"] == 1
-    assert (
-        "%s sets nova_nova_conf_overrides, nova_scheduler_extra_filters, which %s sets too"
-        % (osa.deploy / "user_variables.yml", osa.deploy / "user_valet_openstack.yml")
-    ) in " ".join(out.split())
-    assert "valet_openstack_osa_merge" in out
-    assert [p.name for p in osa.user_files()] == ["user_variables.yml"]
-
-    # The way out the message names: the operator's values in valet_openstack_osa_merge.
-    (osa.deploy / "user_variables.yml").write_text(OPERATOR_VARS)
-    out = site.run(
-        extra={
-            "valet_openstack_osa_merge": {
-                "nova_nova_conf_overrides": {
-                    "DEFAULT": {"cpu_allocation_ratio": 8.0},
-                    "filter_scheduler": {"host_subset_size": 3},
-                },
-                "nova_scheduler_extra_filters": ["AggregateInstanceExtraSpecsFilter"],
-                "heat_plugin_dirs": ["/srv/heat-plugins"],
-            }
-        }
-    )
+    out = site.run()
     assert recap(out)["failed"] == 0
     osa.render(osa_renderer)
-    nova_conf = (osa.out / "nova.conf").read_text()
-    assert "cpu_allocation_ratio = 8.0\n" in nova_conf
-    assert "host_subset_size = 3\n" in nova_conf
-    assert "AggregateInstanceExtraSpecsFilter,ValetFilter\n" in nova_conf
-    heat_conf = (osa.out / "heat.conf").read_text()
+    scheduler = (osa.out / "scheduler1" / "nova.conf").read_text()
+    # The operator's override survives next to Valet's, on the scheduler (Valet's file carries it) ...
+    assert "cpu_allocation_ratio = 8.0\n" in scheduler
+    assert "host_subset_size = 3\n" in scheduler
+    # ... and still reaches the compute node, which gets nothing of Valet's.
+    compute = (osa.out / "compute1" / "nova.conf").read_text()
+    assert "cpu_allocation_ratio = 8.0\n" in compute and "[valet]" not in compute
+    # Blazar: os_nova's two lines stay beside Valet's (in config_template's order, which Nova does not
+    # mind), its filter stays enabled, ValetFilter is last.
+    available = sorted(line for line in scheduler.splitlines() if line.startswith("available_filters = "))
+    assert available == [
+        "available_filters = blazarnova.scheduler.filters.blazar_filter.BlazarFilter",
+        "available_filters = nova.scheduler.filters.all_filters",
+        "available_filters = valet_os.nova.valet_filter.ValetFilter",
+    ]
+    assert "NUMATopologyFilter,BlazarFilter,AggregateInstanceExtraSpecsFilter,ValetFilter\n" in scheduler
+    heat_conf = (osa.out / "engine1" / "heat.conf").read_text()
     assert "plugin_dirs = /srv/heat-plugins,%s/etc/valet_os/heat\n" % osa.heat_venv in heat_conf
+
+    # valet_deploy_tool_osa_merge: merged too, over the group_vars.
+    out = site.run(extra={"valet_deploy_tool_osa_merge": {"nova_nova_conf_overrides": {"DEFAULT": {"debug": True}}}})
+    assert recap(out)["failed"] == 0
+    osa.render(osa_renderer)
+    scheduler = (osa.out / "scheduler1" / "nova.conf").read_text()
+    assert "debug = True\n" in scheduler and "cpu_allocation_ratio = 8.0\n" in scheduler
+
+
+def test_osa_refuses_values_that_would_replace_or_hide_valets(tmp_path, valet_user, emulator):
+    osa = Osa(tmp_path)
+    site = osa_site(tmp_path, valet_user, emulator, osa)
+    before = osa.snapshot()
+    # Extra vars replace group_vars: a user_*.yml setting one of Valet's variables is refused.
+    clash = OPERATOR_VARS + "nova_nova_conf_overrides:\n  DEFAULT:\n    cpu_allocation_ratio: 8.0\n"
+    (osa.deploy / "user_variables.yml").write_text(clash)
+    out = " ".join(site.run(ok=False).split())
+    assert (
+        "%s sets nova_nova_conf_overrides: openstack-ansible passes every user_*.yml as extra vars"
+        % (osa.deploy / "user_variables.yml")
+        in out
+    )
+    assert "valet_deploy_tool_osa_merge" in out
+    assert valet_files(osa) == []
+    (osa.deploy / "user_variables.yml").write_text(OPERATOR_VARS)
+
+    # A group_vars/<group>.yml file: Ansible would skip it once group_vars/<group>/ exists.
+    (osa.deploy / "group_vars").mkdir()
+    (osa.deploy / "group_vars" / "nova_scheduler.yml").write_text("---\nnova_scheduler_host_subset_size: 2\n")
+    out = " ".join(site.run(ok=False).split())
+    assert "Ansible reads group_vars/nova_scheduler/ instead of it" in out
+    assert valet_files(osa) == []
+    (osa.deploy / "group_vars" / "nova_scheduler.yml").unlink()
+
+    # host_vars of a scheduler replace group_vars.
+    (osa.deploy / "host_vars").mkdir()
+    (osa.deploy / "host_vars" / "scheduler1.yml").write_text("---\nnova_user_pip_packages: [foo]\n")
+    out = " ".join(site.run(ok=False).split())
+    assert "host_vars/scheduler1.yml sets nova_user_pip_packages: host_vars replace" in out
+    assert valet_files(osa) == []
+    (osa.deploy / "host_vars" / "scheduler1.yml").unlink()
+    (osa.deploy / "host_vars").rmdir()
+    (osa.deploy / "group_vars").rmdir()
+    assert osa.snapshot() == before
+
+
+def test_the_variables_of_12s_deployment_modes_are_refused(tmp_path, valet_user, emulator):
+    site = Site(tmp_path, valet_user, emulator, "packages")
+    out = " ".join(site.run(extra={"valet_openstack_deployment": "osa"}, ok=False).split())
+    assert "sets valet_openstack_deployment: valet_openstack no longer knows deployment tools" in out
+    assert "valet_openstack_deployment -> valet_deploy_tool_name (role valet.openstack.valet_deploy_tool)" in out
 
 
 def test_packages_mode_refuses_a_host_another_tool_manages(tmp_path, valet_user, emulator):
@@ -282,11 +424,11 @@ def test_packages_mode_refuses_a_host_another_tool_manages(tmp_path, valet_user,
     marker.write_text("[nova]\nvenv_tag = 31.0.0\n")
     out = " ".join(site.run(extra={"valet_openstack_osa_marker": str(marker)}, ok=False).split())
     assert ("localhost: %s exists: openstack-ansible manages Heat and Nova on this host" % marker) in out
-    assert "Set valet_openstack_deployment: osa" in out
+    assert "Use the valet.openstack.valet_deploy_tool role with valet_deploy_tool_name: osa" in out
 
     kolla = tmp_path / "kolla"
     (kolla / "nova-scheduler").mkdir(parents=True)
     (kolla / "nova-scheduler" / "nova.conf").write_text("[DEFAULT]\n")
-    out = " ".join(site.run(extra={"valet_openstack_kolla_config_dir": str(kolla / "config")}, ok=False).split())
+    out = " ".join(site.run(extra={"valet_openstack_kolla_node_config": str(kolla)}, ok=False).split())
     assert "%s/nova-scheduler/nova.conf exists: kolla-ansible manages" % kolla in out
-    assert "Set valet_openstack_deployment: kolla" in out
+    assert "valet_deploy_tool_name: kolla" in out

@@ -105,6 +105,20 @@ def _valet_api_setup(extra=None, hosts=("localhost",)):
 # id, what is wrong (for docs/bad-input.md), extra vars, setup, substrings the message must contain
 CASES = [
     (
+        "old-deployment-variable",
+        "`valet_openstack_deployment: osa` (1.2's variable; the `valet_deploy_tool` role replaced it)",
+        {"valet_openstack_deployment": "osa"},
+        None,
+        ["valet_openstack_deployment", "valet_deploy_tool_name (role valet.openstack.valet_deploy_tool)"],
+    ),
+    (
+        "deploy-tool-name",
+        "`valet_deploy_tool_name: chef`",
+        {"valet_deploy_tool_name": "chef"},
+        None,
+        ["valet_deploy_tool_name = 'chef'", "osa", "kolla"],
+    ),
+    (
         "missing-password",
         "`valet_openstack_admin_password` empty on a nova-scheduler host",
         {"valet_openstack_admin_password": ""},
