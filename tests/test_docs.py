@@ -18,7 +18,9 @@ def scenarios():
 
 
 def test_architecture_lists_the_scenarios():
-    row = next(line for line in read('docs/ARCHITECTURE.md').splitlines() if line.startswith('| `extensions/molecule/` |'))
+    row = next(
+        line for line in read('docs/ARCHITECTURE.md').splitlines() if line.startswith('| `extensions/molecule/` |')
+    )
     listed = set(re.findall(r'\b([a-z_]+)(?= \(|,|$)', row.split('scenarios:', 1)[1].strip(' |')))
     assert listed == scenarios(), row
 

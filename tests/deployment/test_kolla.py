@@ -357,7 +357,7 @@ def test_kolla_keeps_the_filters_of_its_own_template_with_blazar(tmp_path, valet
     site = kolla_site(tmp_path, valet_user, emulator, kolla)
     out = site.run()
     assert recap(out)["failed"] == 0
-    nova_conf, _ = kolla.render()
+    nova_conf, _heat_conf = kolla.render()
     rendered = nova_conf.read_text()
     section = rendered[rendered.index("[filter_scheduler]") :].split("\n[")[0]
     assert (

@@ -90,9 +90,12 @@ def main():
     for f in sorted(os.listdir(conf)) if os.path.isdir(conf) else []:
         path = os.path.join(conf, f)
         if f.startswith('user_') and f.endswith(EXTS) and path not in old and os.path.isfile(path):
-            refuse(path, set(load(path, unread)) & set(every),
-                   'openstack-ansible passes every user_*.yml as extra vars, which replace the value of the'
-                   ' group_vars file Valet writes')
+            refuse(
+                path,
+                set(load(path, unread)) & set(every),
+                'openstack-ansible passes every user_*.yml as extra vars, which replace the value of the'
+                ' group_vars file Valet writes',
+            )
 
     for name, comp in sorted(args['components'].items()):
         names = set(comp['names'])
@@ -107,9 +110,12 @@ def main():
         for ext in EXTS:
             path = gdir + ext
             if os.path.isfile(path):
-                refuse(path, {'(the whole file)'},
-                       'Ansible reads group_vars/%s/ instead of it once Valet writes its file there; move it into'
-                       ' %s/ (any name)' % (group, gdir))
+                refuse(
+                    path,
+                    {'(the whole file)'},
+                    'Ansible reads group_vars/%s/ instead of it once Valet writes its file there; move it into'
+                    ' %s/ (any name)' % (group, gdir),
+                )
         ours = [os.path.join(gdir, f) for f in sorted(own)]
         for path in entity_files(group_vars, group) if os.path.isdir(gdir) else []:
             if path in ours:
@@ -118,8 +124,11 @@ def main():
             if os.path.basename(path) < os.path.basename(sorted(own)[0]):
                 merged = combine(merged, {k: v for k, v in data.items() if k in names})
             else:
-                refuse(path, set(data) & names,
-                       'it sorts after %s in the same directory, so its value would replace Valet\'s' % sorted(own)[0])
+                refuse(
+                    path,
+                    set(data) & names,
+                    'it sorts after %s in the same directory, so its value would replace Valet\'s' % sorted(own)[0],
+                )
         for host in comp['hosts']:
             for path in entity_files(host_vars, host):
                 refuse(path, set(load(path, unread)) & names, 'host_vars replace the group_vars Valet writes')

@@ -82,6 +82,6 @@ def test_the_password_is_secret_and_the_filters_name_the_plugins_classes():
     from valet_os.nova import valet_filter
 
     nova = {e['option']: e for e in data['nova']}
-    module, _, cls = nova['available_filters']['value'].rpartition('.')
+    module, _dot, cls = nova['available_filters']['value'].rpartition('.')
     assert module == valet_filter.__name__ and getattr(valet_filter, cls).__name__ == nova['enabled_filters']['value']
     assert nova['enabled_filters']['position'] == 'last'
