@@ -84,7 +84,7 @@ class Cloud:
             self.host.check_output("service valet-api stop")
         else:
             self.host.check_output("kill $(pgrep -f '^python3 /usr/local/lib/valet-testhost/valet_api_emulator.py')")
-        for _ in range(50):
+        for _attempt in range(50):
             if not self.listens():
                 return
             time.sleep(0.2)
@@ -95,7 +95,7 @@ class Cloud:
             self.host.check_output("service valet-api start")
         else:
             self.host.check_output("/usr/local/sbin/testhost-up infra")
-        for _ in range(120):
+        for _attempt in range(120):
             if self.listens():
                 return
             time.sleep(0.5)
