@@ -31,7 +31,9 @@ HOSTS = "r1-h1,r1-h2,r2-h1,r2-h2"
 
 
 def in_box(instance, *argv, stdin=None):
-    out = subprocess.run(["podman", "exec", "-i", instance, *argv], input=stdin, capture_output=True, text=True)
+    out = subprocess.run(
+        ["podman", "exec", "-i", instance, *argv], input=stdin, capture_output=True, text=True, check=False
+    )
     if out.returncode:
         sys.exit("%s: %s failed: %s" % (instance, " ".join(argv), out.stderr.strip()[-500:]))
     return out.stdout
