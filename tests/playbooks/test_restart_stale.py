@@ -23,18 +23,6 @@ def recap_changed(proc):
     return int(line.split("changed=")[1].split()[0])
 
 
-def test_harness_rollout_then_noop(controller, emulator):
-    controller.with_services()
-    controller.groups = {"heat_engine": ["localhost"]}
-    controller.vars.update(valet_openstack_api_url=emulator.url, valet_openstack_admin_password="")
-    proc = controller.run()
-    assert proc.returncode == 0, failure_messages(proc.stdout) or proc.stdout[-3000:]
-    assert controller.restarts("heat") == 1
-    proc = controller.run()
-    assert proc.returncode == 0, failure_messages(proc.stdout) or proc.stdout[-3000:]
-    assert recap_changed(proc) == 0 and controller.restarts("heat") == 1
-
-
 def _heat_only(controller, emulator):
     controller.with_services()
     controller.groups = {"heat_engine": ["localhost"]}
@@ -50,6 +38,7 @@ def test_files_right_but_service_older_is_restarted(controller, emulator):
     """Interrupted between the edit and the restart: the next run restarts, then is a no-op."""
     _heat_only(controller, emulator)
     _ok(controller.run())
+    assert controller.restarts("heat") == 1  # the first rollout restarts the stand-in once
     pid = controller.pid("heat")
     # What the interrupted run left: the file as the role writes it, written after the start.
     controller.heat_conf.write_bytes(controller.heat_conf.read_bytes())

@@ -62,16 +62,6 @@ def entity_files(directory, name):
     return []
 
 
-def combine(base, extra):
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = combine(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def main():
     args = json.loads(sys.argv[1])
     conf = args['config_dir']
@@ -100,12 +90,13 @@ def main():
     for name, comp in sorted(args['components'].items()):
         names = set(comp['names'])
         group = comp['group']
+        # What Ansible would use below Valet's file: its default hash_behaviour (replace) keeps a variable's
+        # value from the last level that sets it, whole. Lower than Valet's: all, then the hosts' other groups.
         merged = {}
-        # Lower than Valet's: all, then the hosts' other groups.
         for entity in ['all'] + sorted(g for g in comp['groups'] if g not in ('all', group)):
             for path in entity_files(group_vars, entity):
                 data = load(path, unread)
-                merged = combine(merged, {k: v for k, v in data.items() if k in names})
+                merged.update((k, v) for k, v in data.items() if k in names)
         gdir = os.path.join(group_vars, group)
         for ext in EXTS:
             path = gdir + ext
@@ -122,7 +113,7 @@ def main():
                 continue
             data = load(path, unread)
             if os.path.basename(path) < os.path.basename(sorted(own)[0]):
-                merged = combine(merged, {k: v for k, v in data.items() if k in names})
+                merged.update((k, v) for k, v in data.items() if k in names)
             else:
                 refuse(
                     path,

@@ -24,6 +24,9 @@ from faults import set_fault
 from faults import sweep_plans
 from faults import yield_while_testing
 
+# On one release only: see the `faults` marker in conftest.py.
+pytestmark = pytest.mark.faults
+
 scheduler_yields = yield_while_testing("nova")
 
 

@@ -19,6 +19,9 @@ from faults import set_fault
 from faults import sweep_plans
 from faults import yield_while_testing
 
+# On one release only: see the `faults` marker in conftest.py.
+pytestmark = pytest.mark.faults
+
 TEMPLATE = "demo-stack.yaml"
 
 
