@@ -17,6 +17,7 @@ from deploy_helpers import OSA_RENDERER
 from deploy_helpers import OSA_RENDERER_PKGS
 from deploy_helpers import REPO
 from deploy_helpers import VALET_PASSWORD
+from deploy_helpers import VALET_USER
 from deploy_helpers import run
 from deploy_helpers import tool_venv
 from valet_api_emulator import ValetApiEmulator
@@ -24,8 +25,8 @@ from valet_api_emulator import ValetApiEmulator
 
 @pytest.fixture
 def valet_user(keystone):
-    """The Valet user with this module's password (other tests may have set another one)."""
-    keystone.create_service_user("valet", VALET_PASSWORD, project="service", role="admin")
+    """The Valet user of these tests, with their password."""
+    keystone.create_service_user(VALET_USER, VALET_PASSWORD, project="service", role="admin")
     return keystone
 
 

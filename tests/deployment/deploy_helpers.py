@@ -15,6 +15,9 @@ BIN = os.path.dirname(sys.executable)
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(REPO, "plugins", "module_utils", "valet_probe_service.py")
 VALET_PASSWORD = "valet-deploy-pw"
+# A Valet user of these tests' own: the session's Keystone is shared with other files on the same
+# pytest worker, and tests/plugin_package keeps user "valet" with its own password for the session.
+VALET_USER = "valet-deploy"
 # openstack-ansible renders with `config_template` from the PyPI package ansible-config-template
 # (the action plugin OSA's roles call as openstack.config_template.config_template). Its 2.1.1
 # release does not load on ansible-core 2.19, so it gets the ansible-core OSA itself runs (2.18),
@@ -85,6 +88,7 @@ class Site:
         self.vars = {
             "valet_openstack_api_url": emulator.url,
             "valet_openstack_admin_auth_url": keystone.auth_url,
+            "valet_openstack_admin_username": VALET_USER,
             "valet_openstack_admin_password": VALET_PASSWORD,
             "valet_openstack_ledger": str(tmp_path / "state" / "ini_ledger.json"),
             # The controllers are only looked at in these modes; this machine's Python stands in.

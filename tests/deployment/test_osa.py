@@ -17,6 +17,7 @@ import sys
 import yaml
 from deploy_helpers import REPO
 from deploy_helpers import VALET_PASSWORD
+from deploy_helpers import VALET_USER
 from deploy_helpers import Site
 from deploy_helpers import pip_install_prefix
 from deploy_helpers import probe
@@ -262,7 +263,7 @@ def test_osa_group_vars_install_and_render_valet_on_the_two_groups_only(
     assert nova_vars["nova_scheduler_extra_filters"] == ["ValetFilter"]
     valet = nova_vars["nova_nova_conf_overrides"]["valet"]
     assert valet["password"] == "{{ valet_openstack_admin_password }}"
-    assert valet["auth_type"] == "password" and valet["username"] == "valet"
+    assert valet["auth_type"] == "password" and valet["username"] == VALET_USER
     assert not [k for k in valet if k.startswith("admin_") or k in ("cafile", "insecure")]
     # The venv comes from OSA: heat_bin is os_heat's /openstack/venvs/heat-<venv_tag>/bin.
     assert heat_vars["heat_plugin_dirs"][-1] == "{{ heat_bin | dirname }}/etc/valet_os/heat"
