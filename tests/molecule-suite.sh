@@ -43,7 +43,7 @@ with_release() {  # with_release SCENARIO@RELEASE CMD...: CMD with the env of th
         "$@"
     else
         # The fault tests (marker `faults`) run on bookworm only: they prove the plugins' client,
-        # the same code on both releases, and cost a third of the verify.
+        # the same code on both releases, and cost about half of the verify.
         VALET_TESTHOST_IMAGE=$(image_of "$rel") VALET_DEFAULT_INSTANCE=valet-default-$rel \
             PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -m 'not faults'" \
             MOLECULE_EPHEMERAL_DIRECTORY=${XDG_CACHE_HOME:-$HOME/.cache}/valet-openstack/molecule-default-$rel \
