@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..')
+from ansible_env import REPO
+
 SCRIPT = os.path.join(REPO, 'roles', 'valet_deploy_tool', 'files', 'osa_overrides.py')
 NAMES = ['nova_nova_conf_overrides', 'nova_scheduler_extra_filters']
 
