@@ -7,11 +7,14 @@ extra vars (as the openstack-ansible wrapper passes them), nova.conf / heat.conf
 config_template with the role's conf overrides, the *_user_pip_packages pip installed into venv-like
 prefixes. The probe of valet.openstack.valet_verify then loads the result with Nova 34's and Heat 27's
 own code. os_nova / os_heat themselves are stood in for (see NOVA_TEMPLATE): not on PyPI, not vendored.
+A developer renders with the real roles instead by setting VALET_OSA_ROLES (see REAL_ROLES below and
+tests/deployment/osa-real-roles.sh); CI does not.
 """
 
 import json
 import os
 import re
+import shutil
 import sys
 
 import yaml
@@ -76,7 +79,8 @@ OSA_DEFAULTS = {
         "ServerGroupAffinityFilter",
         "NUMATopologyFilter",
     ],
-    "nova_blazar_enabled": False,
+    # on when the inventory has Blazar hosts (an operator may also set it)
+    "nova_blazar_enabled": "{{ groups['blazar_all'] | default([]) | length > 0 }}",
     "nova_blazar_scheduler_filters": ["BlazarFilter"],
     "nova_scheduler_extra_filters": [],
     "nova_nova_conf_overrides": {},
@@ -110,8 +114,77 @@ RENDER_TASKS = """\
 RENDER_PLAYBOOK = """\
 - name: Render nova.conf and heat.conf the way os_nova and os_heat do
   hosts: all
-  gather_facts: false
+  gather_facts: {gather_facts}
+  gather_subset: [min, hardware]
   roles: [os_stand_in]
+"""
+# Developer check, not CI: VALET_OSA_ROLES names a directory holding the os_nova and os_heat role trees
+# of one pinned commit each (tests/deployment/osa-real-roles.sh extracts them from git dirs the developer
+# fetched). Osa.render then renders with those roles' own templates, defaults/main.yml and vars/main.yml
+# (where os_nova computes its enabled filter list) in place of NOVA_TEMPLATE / HEAT_TEMPLATE / OSA_DEFAULTS,
+# through the same tasks (RENDER_TASKS do what the roles' post-install tasks do with these two files).
+REAL_ROLES = os.environ.get("VALET_OSA_ROLES", "")
+REAL_ROLE_FILES = {
+    "os_nova": ("templates/nova.conf.j2", "defaults/main.yml", "vars/main.yml", "vars/source_install.yml"),
+    "os_heat": ("templates/heat.conf.j2", "defaults/main.yml", "vars/main.yml", "vars/source_install.yml"),
+}
+if REAL_ROLES:
+    _missing = [
+        os.path.join(REAL_ROLES, role, name)
+        for role, names in REAL_ROLE_FILES.items()
+        for name in names
+        if not os.path.isfile(os.path.join(REAL_ROLES, role, name))
+    ]
+    if _missing:
+        raise RuntimeError("VALET_OSA_ROLES=%s lacks the role files %s" % (REAL_ROLES, ", ".join(_missing)))
+# The real templates need more of OSA's inventory than the stand-in: what openstack-ansible's own
+# group_vars and the operator's user_secrets.yml give every host. Our values, as few as render the two
+# templates; none of them is something Valet sets or reads.
+OSA_INVENTORY_VARS = {
+    # service and vhost credentials (user_secrets.yml in a real deploy); these passwords mark the
+    # sections only the real templates write (Osa.render checks that they appear)
+    "nova_service_password": "nova-service-pw-of-this-test",
+    "nova_container_mysql_password": "nova-db-pw-of-this-test",
+    "nova_api_container_mysql_password": "nova-api-db-pw-of-this-test",
+    "nova_oslomsg_rpc_password": "nova-rpc-pw-of-this-test",
+    "nova_metadata_proxy_secret": "nova-metadata-secret-of-this-test",
+    "heat_service_password": "heat-service-pw-of-this-test",
+    "heat_stack_domain_admin_password": "heat-domain-pw-of-this-test",
+    "heat_container_mysql_password": "heat-db-pw-of-this-test",
+    "heat_oslomsg_rpc_password": "heat-rpc-pw-of-this-test",
+    "heat_auth_encryption_key": "heat-auth-key-of-this-test",
+    "memcached_encryption_key": "memcached-key-of-this-test",
+    # endpoints and servers (OSA's group_vars derive them from the load balancer and the inventory)
+    "keystone_service_adminuri": "http://keystone.test:5000",
+    "keystone_service_adminurl": "http://keystone.test:5000/v3",
+    "keystone_service_internaluri": "http://keystone.test:5000",
+    "keystone_service_publicuri": "http://keystone.test:5000",
+    "memcached_servers": "memcached.test:11211",
+    "external_lb_vip_address": "lb.test",
+    "keystone_service_internaluri_insecure": False,
+    "keystone_service_adminuri_insecure": False,
+    "keystone_service_region": "RegionOne",
+    # what os_nova detects on a host without KVM (or an operator sets)
+    "nova_virt_type": "qemu",
+    # os_nova's vars/main.yml reads this name to start its console proxy list; the role does not define it
+    "ironic_console_type": "disabled",
+    # What os_nova computes for x86_64 computes (that list plus noVNC), given here because ansible-core
+    # 2.18, which PyPI's config_template 2.1.1 needs, cannot compute it: os_nova's service map and its
+    # console proxy list refer to each other, which only 2.19's lazy templating resolves.
+    "nova_console_proxy_types": ["disabled", "novnc"],
+}
+
+
+# In real-role mode, before RENDER_TASKS: os_nova turns the entry of nova_virt_types for the host's virt type
+# into host facts (the values a host does not set itself) before it writes nova.conf.
+REAL_ROLE_PRE_TASKS = """\
+- name: the settings of the host's virt type, as os_nova sets them before nova.conf
+  set_fact:
+    "{{ setting.key }}": "{{ setting.value }}"
+  loop: "{{ nova_virt_types[nova_virt_type] | dict2items }}"
+  loop_control:
+    loop_var: setting
+  when: "'nova_all' in group_names and setting.key not in hostvars[inventory_hostname]"
 """
 # OSA's inventory, reduced: a scheduler, an engine and a compute node (group_vars/ beside it apply).
 OSA_INVENTORY = """\
@@ -146,6 +219,8 @@ class Osa:
         # OSA's source-install venvs: /openstack/venvs/<service>-<venv_tag>
         self.heat_venv = tmp_path / "openstack" / "venvs" / "heat-untagged"
         self.nova_venv = tmp_path / "openstack" / "venvs" / "nova-untagged"
+        # Hosts of OSA's blazar_all group (Blazar deployed: os_nova enables its filter).
+        self.blazar_hosts = []
 
     def user_files(self):
         return sorted(p for p in self.deploy.iterdir() if p.name.startswith("user_") and p.suffix == ".yml")
@@ -163,15 +238,32 @@ class Osa:
         would pip install."""
         work = self.tmp / "render"
         role = work / "roles" / "os_stand_in"
-        for sub in ("defaults", "tasks", "templates"):
+        for sub in ("defaults", "tasks", "templates", "vars"):
             (role / sub).mkdir(parents=True, exist_ok=True)
-        (role / "templates" / "nova.conf.j2").write_text(NOVA_TEMPLATE)
-        (role / "templates" / "heat.conf.j2").write_text(HEAT_TEMPLATE)
-        (role / "tasks" / "main.yml").write_text(RENDER_TASKS)
-        defaults = dict(OSA_DEFAULTS, heat_bin=str(self.heat_venv / "bin"), out=str(self.out))
-        (role / "defaults" / "main.yml").write_text(yaml.safe_dump(defaults))
-        (work / "play.yml").write_text(RENDER_PLAYBOOK)
-        (self.deploy / "inventory.ini").write_text(OSA_INVENTORY)
+        (role / "tasks" / "main.yml").write_text((REAL_ROLE_PRE_TASKS if REAL_ROLES else "") + RENDER_TASKS)
+        # heat_bin, which Valet's heat_plugin_dirs entry derives from: the venv in this test's tmp dir (in OSA
+        # /openstack/venvs/heat-<venv_tag>/bin, set by os_heat's install tasks); out: where the tasks write.
+        ours = {"heat_bin": str(self.heat_venv / "bin"), "out": str(self.out)}
+        if REAL_ROLES:
+            # The real roles' files, in one role: Ansible loads every file of defaults/main/ and vars/main/.
+            # vars/source_install.yml is what os_nova / os_heat include for OSA's default install method.
+            for name in ("defaults", "vars"):
+                (role / name / "main").mkdir(exist_ok=True)
+            for source, names in REAL_ROLE_FILES.items():
+                shutil.copy(os.path.join(REAL_ROLES, source, names[0]), role / names[0])
+                for name in names[1:]:
+                    where, base = name.split("/")
+                    shutil.copy(os.path.join(REAL_ROLES, source, name), role / where / "main" / (source + "_" + base))
+            # OSA's inventory: the group vars of "all" (below group_vars/ and host vars, above role defaults).
+            (work / "osa_inventory.yml").write_text(yaml.safe_dump({"all": {"vars": dict(OSA_INVENTORY_VARS, **ours)}}))
+        else:
+            (role / "templates" / "nova.conf.j2").write_text(NOVA_TEMPLATE)
+            (role / "templates" / "heat.conf.j2").write_text(HEAT_TEMPLATE)
+            (role / "defaults" / "main.yml").write_text(yaml.safe_dump(dict(OSA_DEFAULTS, **ours)))
+        # The real templates read host facts (CPU architecture and count, OS family).
+        (work / "play.yml").write_text(RENDER_PLAYBOOK.format(gather_facts=str(bool(REAL_ROLES)).lower()))
+        blazar = "[blazar_all]\n" + "".join(host + "\n" for host in self.blazar_hosts) if self.blazar_hosts else ""
+        (self.deploy / "inventory.ini").write_text(OSA_INVENTORY + blazar)
         for host in HOSTS:
             (self.out / host).mkdir(exist_ok=True)
         share = os.path.join(os.path.dirname(renderer), "share", "ansible", "plugins")
@@ -186,12 +278,14 @@ class Osa:
         )
         # As the openstack-ansible wrapper: every user_*.yml as extra vars.
         extra = [arg for path in self.user_files() for arg in ("-e", "@" + str(path))]
+        inventories = ["-i", str(self.deploy / "inventory.ini")]
+        if REAL_ROLES:
+            inventories += ["-i", str(work / "osa_inventory.yml")]
         try:
             run(
                 [
                     os.path.join(renderer, "ansible-playbook"),
-                    "-i",
-                    str(self.deploy / "inventory.ini"),
+                    *inventories,
                     "-c",
                     "local",
                     "-e",
@@ -204,6 +298,15 @@ class Osa:
             )
         finally:
             (self.deploy / "inventory.ini").unlink()
+        if REAL_ROLES:
+            # Written by the real templates: the stand-in has no service user sections.
+            for host, conf, password in (
+                ("scheduler1", "nova.conf", "nova_service_password"),
+                ("compute1", "nova.conf", "nova_service_password"),
+                ("engine1", "heat.conf", "heat_service_password"),
+            ):
+                text = (self.out / host / conf).read_text()
+                assert "\npassword = %s\n" % OSA_INVENTORY_VARS[password] in text, (host, conf, text)
         return {host: json.loads((self.out / host / "pip.json").read_text()) for host in HOSTS}
 
 
@@ -342,8 +445,9 @@ def test_osa_merges_the_operators_group_vars_and_keeps_blazar(tmp_path, valet_us
         "  filter_scheduler:\n    host_subset_size: 3\n"
         "nova_scheduler_extra_filters:\n  - AggregateInstanceExtraSpecsFilter\n"
         "heat_plugin_dirs:\n  - /srv/heat-plugins\n"
-        "nova_blazar_enabled: true\n"
     )
+    # Blazar deployed the way OSA deploys it: its hosts in the inventory (here beside nova-scheduler).
+    osa.blazar_hosts = ["scheduler1"]
     out = site.run()
     assert recap(out)["failed"] == 0
     osa.render(osa_renderer)
