@@ -31,15 +31,17 @@ VERSION = re.search(
     r'__version__ = "([^"]+)"', open(os.path.join(REPO, "files", "valet_os", "valet_os", "__init__.py")).read()
 ).group(1)
 
-# os_nova's / os_heat's behaviour that Valet depends on, in our words, as os_nova and os_heat define it at
-# stable/2026.1 (openstack-ansible-os_nova 6195904d, os_heat's branch of the same series); no upstream text
-# is copied. os_nova: [filter_scheduler] is rendered on nova-scheduler hosts only; with Blazar enabled the
-# role writes two available_filters lines (Nova's own set, Blazar's filter) and its enabled list is the
-# default filters, then Blazar's, then nova_scheduler_extra_filters; nova_nova_conf_overrides goes over the
-# template through config_template, so an override of available_filters replaces the template's lines.
-# os_heat: plugin_dirs is heat_plugin_dirs joined; heat_heat_conf_overrides goes over the template.
-# The real templates are not rendered here: os_nova / os_heat are not on PyPI and this workplace
-# does not vendor upstream code (README "Deployment tools" says so).
+# os_nova's / os_heat's behaviour that Valet depends on, in our words, as os_nova defines it at stable/2026.1
+# (openstack-ansible-os_nova 6195904d) and os_heat on master at 4c051376 (2026.1's development line; no
+# stable/2026.1 branch in the checkout compared); no upstream text is copied. os_nova: [filter_scheduler] is
+# rendered on nova-scheduler hosts only; Blazar is enabled when the inventory has Blazar hosts; then the
+# role writes two available_filters lines (Nova's own set, Blazar's filter; the template tests the
+# variable as it is, the filter list casts it to a boolean) and its enabled list is the default filters,
+# then Blazar's, then nova_scheduler_extra_filters; nova_nova_conf_overrides goes over the template through
+# config_template, so an override of available_filters replaces the template's lines. os_heat: plugin_dirs
+# is heat_plugin_dirs joined; heat_heat_conf_overrides goes over the template. CI renders this stand-in:
+# os_nova / os_heat are not on PyPI and this workplace does not vendor upstream code. With VALET_OSA_ROLES
+# (REAL_ROLES below) a developer renders the real roles through the same tasks and assertions.
 NOVA_TEMPLATE = """\
 [DEFAULT]
 debug = False
@@ -48,7 +50,7 @@ state_path = /var/lib/nova
 
 [filter_scheduler]
 max_io_ops_per_host = 10
-{% if nova_blazar_enabled | bool and nova_blazar_scheduler_filters %}
+{% if nova_blazar_enabled and nova_blazar_scheduler_filters %}
 available_filters = nova.scheduler.filters.all_filters
 available_filters = blazarnova.scheduler.filters.blazar_filter.BlazarFilter
 {% endif %}
