@@ -50,7 +50,7 @@ state_path = /var/lib/nova
 
 [filter_scheduler]
 max_io_ops_per_host = 10
-{% if nova_blazar_enabled and nova_blazar_scheduler_filters %}
+{% if nova_blazar_scheduler_filters | length > 0 and nova_blazar_enabled %}
 available_filters = nova.scheduler.filters.all_filters
 available_filters = blazarnova.scheduler.filters.blazar_filter.BlazarFilter
 {% endif %}
