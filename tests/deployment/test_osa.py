@@ -143,7 +143,7 @@ if REAL_ROLES:
 # group_vars and the operator's user_secrets.yml give every host. Our values, as few as render the two
 # templates; none of them is something Valet sets or reads.
 OSA_INVENTORY_VARS = {
-    # service and vhost credentials (user_secrets.yml in a real deploy); these passwords mark the
+    # service credentials and keys (user_secrets.yml in a real deploy); the service passwords mark the
     # sections only the real templates write (Osa.render checks that they appear)
     "nova_service_password": "nova-service-pw-of-this-test",
     "nova_container_mysql_password": "nova-db-pw-of-this-test",
