@@ -46,6 +46,11 @@ THREADS = ("a", "b")
 ATTEMPTS = 4  # stack creates per thread
 PAUSE = 3  # seconds a thread waits after a refusal before its next create
 STACK_TIMEOUT = 300
+# verify runs before and after the side effect (a failed plugin upgrade, which leaves valet-api and
+# haproxy as they were): the competition runs in the first one only, which this file on the infra
+# container records (molecule stops at a failed verify, so a second verify follows a passed first).
+# VALET_MC_HA_AGAIN=1 runs it again, e.g. when a developer reruns `molecule verify` by hand.
+DONE_MARKER = "/var/lib/valet-molecule/ha-proved"
 
 
 def _load(name, path):
@@ -249,6 +254,9 @@ def ha(host):
     """Run the competition once for the module; yield its record."""
     if host.backend.get_hostname() != INFRA:
         pytest.skip("runs once, from the infra container (keystone, heat-api, nova-api, haproxy)")
+    if host.file(DONE_MARKER).exists and os.environ.get("VALET_MC_HA_AGAIN") != "1":
+        when = host.file(DONE_MARKER).content_string.strip()
+        pytest.skip("run by this converge's first verify, at %s (%s)" % (when, DONE_MARKER))
     stopped = testinfra.get_host("podman://" + STOPPED)
     cloud = Cloud(host)
     cloud.put("cloud_ctl.py")
@@ -264,6 +272,7 @@ def ha(host):
             assert cloud.delete_stack("ha-%s%d" % (tag, i)) is None
     assert haproxy_states(host) == {name: "UP" for name in VALET_API_HOSTS}, haproxy_states(host)
     since = time.time()
+    host.check_output("mkdir -p %s && date -u > %s", os.path.dirname(DONE_MARKER), DONE_MARKER)
     threads = [threading.Thread(target=worker, args=(run, tag), name="ha-" + tag) for tag in THREADS]
     for t in threads:
         t.start()
@@ -338,7 +347,8 @@ def test_nothing_lost_beyond_what_the_stopped_host_had_in_flight(ha):
     # Only the stopped host cut requests, and only when it stopped; haproxy always had a server.
     assert all(r["server"] == STOPPED for r in cut), cut
     assert run.stopped_at is not None or not cut, cut
-    assert all(r["ts"] >= run.stopped_at - 1 for r in cut), (run.stopped_at, cut)
+    # haproxy logs a request's start (%Ts) and its length (%Ta): a cut one ended at the stop or after.
+    assert all(r["ts"] + r["ms"] / 1000.0 >= run.stopped_at - 1 for r in cut), (run.stopped_at, cut)
     assert not [r for r in requests if r["server"] == "<NOSRV>"], "haproxy had no valet-api host"
     # Each lost create is a plan or a boot request (POST, PUT) that was on the stopped host when it
     # stopped; the test's own reads (GET) cut there were asked again.
