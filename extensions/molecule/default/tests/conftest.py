@@ -24,7 +24,8 @@ REQUEST_LINE = re.compile(r"\] (GET|POST|PUT|DELETE) (/\S*) => generated .*? \(H
 
 
 def valet_call(host, method, path, body=None, token=True):
-    """(status, JSON body) of a request to valet-api from inside the container, as the Valet user."""
+    """(status, JSON body, or the text of a body that is not JSON) of a request to valet-api from inside the
+    container, as the Valet user."""
     code = (
         "import json,sys,urllib.request as u,urllib.error as e\n"
         "tok=None\n"
@@ -42,7 +43,12 @@ def valet_call(host, method, path, body=None, token=True):
         "    r=u.urlopen(req,timeout=30); s=r.status; b=r.read()\n"
         "except e.HTTPError as x:\n"
         "    s=x.code; b=x.read()\n"
-        "print(json.dumps([s, json.loads(b) if b else None]))\n"
+        # A load balancer's own error page (haproxy's 502/503 while a valet-api host stops) is not JSON.
+        "try:\n"
+        "    j=json.loads(b) if b else None\n"
+        "except ValueError:\n"
+        "    j=b.decode(errors='replace')[:300]\n"
+        "print(json.dumps([s, j]))\n"
     )
     # base64 keeps the code away from the shell's quoting.
     encoded = base64.b64encode(code.encode()).decode()

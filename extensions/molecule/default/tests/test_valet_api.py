@@ -15,6 +15,11 @@ def test_runs_as_the_valet_user_under_uwsgi(host):
     procs = host.check_output("ps -eo user:20,args | grep '[v]alet_api.wsgi:application'").splitlines()
     assert procs and all(line.split()[0] == "valet" for line in procs), procs
     assert host.run("service valet-api status").rc == 0
+    # A start while it runs (an operator's, or a test's after a fault) leaves the one uwsgi it had.
+    masters = host.check_output("pgrep -f -P 1 '[v]alet_api.wsgi:application' || true").split()
+    host.check_output("service valet-api start")
+    assert host.check_output("pgrep -f -P 1 '[v]alet_api.wsgi:application' || true").split() == masters
+    assert host.run("service valet-api status").rc == 0
 
 
 def test_files_owners_and_modes(host):

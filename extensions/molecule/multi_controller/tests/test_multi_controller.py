@@ -11,7 +11,11 @@ import pytest
 
 HEAT_HOSTS = {"valet-mc-ctl1", "valet-mc-ctl2"}
 NOVA_HOSTS = {"valet-mc-ctl1", "valet-mc-ctl3"}
+VALET_API_HOSTS = {"valet-mc-ctl2", "valet-mc-ctl3"}
 CONTROLLERS = HEAT_HOSTS | NOVA_HOSTS
+INFRA = "valet-mc-infra"
+VALET_API_PROC = "[v]alet_api.wsgi:application"
+MANAGE = "runuser -u valet -- /usr/local/bin/valet-manage --config-file /etc/valet/valet.conf"
 PRISTINE = "/var/backups/molecule-pristine"
 HEAT_ENGINE = "^/usr/bin/python3 /usr/bin/heat-engine"
 NOVA_SCHEDULER = "^/usr/bin/python3 /usr/bin/nova-scheduler"
@@ -104,9 +108,51 @@ def test_heat_engine_loaded_the_resource_plugin(host, name):
     assert "Registered: [Plugin](User:False) ATT::Valet::GroupAssignment" in log
 
 
+def infra_address(host):
+    """The infra container's address, as prepare.yml wrote it for group_vars/valet_mc.yml."""
+    return host.check_output("hostname -I").split()[0]
+
+
 def test_identity_footprint_on_infra(host, name):
     if name in CONTROLLERS:
         pytest.skip("Keystone lives on the infra host")
     out = host.check_output("OS_CLOUD=testhost openstack endpoint list --service valet -f json")
     urls = {e["URL"] for e in json.loads(out)}
-    assert urls and all(u.endswith(":8090/v1") and "127.0.0.1" not in u for u in urls)
+    # The load balancer's address (haproxy on this container), never one valet-api host's.
+    assert urls == {"http://%s:8090/v1" % infra_address(host)}, urls
+    assert host.run("pgrep -x haproxy").rc == 0
+
+
+def test_valet_api_only_on_its_hosts(host, name):
+    procs = host.run("ps -eo user:20,args | grep '%s'" % VALET_API_PROC).stdout.splitlines()
+    if name in VALET_API_HOSTS:
+        assert procs and all(line.split()[0] == "valet" for line in procs), procs
+        assert host.run("service valet-api status").rc == 0
+    else:
+        assert not procs, procs
+        assert not host.file("/etc/valet/valet.conf").exists
+
+
+def test_valet_api_hosts_share_one_mariadb_database(host, name):
+    """One config per host, each naming the infra's MariaDB; no SQLite file; the schema migrated."""
+    if name not in VALET_API_HOSTS:
+        pytest.skip("valet-api runs on ctl2 and ctl3")
+    conf = host.file("/etc/valet/valet.conf")
+    assert (conf.user, conf.group, conf.mode) == ("root", "valet", 0o640)
+    (url,) = ini_values(host, conf.path, "database", "connection")
+    address = host.check_output("grep -o 'http://[0-9.]*:5000' %s | head -1", conf.path)[len("http://") : -len(":5000")]
+    assert url.startswith("mysql+pymysql://valet:") and url.endswith("@%s/valet" % address), "not the infra's MariaDB"
+    assert not host.file("/var/lib/valet/valet.sqlite").exists
+    version = host.check_output(MANAGE + " db version").strip()
+    assert version and version != "no schema"
+
+
+def test_the_valet_database_on_infra(host, name):
+    if name != INFRA:
+        pytest.skip("MariaDB runs on the infra host")
+    tables = set(host.check_output("mysql -N -B -e 'SHOW TABLES' valet").split())
+    assert {"alembic_version", "plans", "placements", "hosts"} <= tables, tables
+    assert len(host.check_output("mysql -N -B -e 'SELECT version_num FROM alembic_version' valet").split()) == 1
+    # The role's user, from any host (both valet-api hosts connect with it).
+    grants = host.check_output("mysql -N -B -e \"SHOW GRANTS FOR 'valet'@'%'\"")
+    assert "ON `valet`.*" in grants
