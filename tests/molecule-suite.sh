@@ -28,9 +28,8 @@ elif [ "${VALET_MOLECULE_LANES:-3}" = 2 ]; then
     lanes=("multi_controller venv default@trixie" "default check uninstall")
 else
     # Balanced by wall times with three lanes on 2 cores (the CPU is busy throughout, so the sum is what
-    # counts). On the real valet-api (2026-12-02) the default verify took 17 min on bookworm (with the
-    # fault tests) and 9 on trixie (without): lanes of 38.5 (default uninstall), 27.5 (default@trixie
-    # check) and 32.5 min (multi_controller venv), 39 min in all; uninstall moved to the trixie lane.
+    # counts). Measured 2026-12-03 with multi_controller's HA proof: lanes of 25.7, 28 and 29 min,
+    # 29 min in all (the default verify 16 min on bookworm with the fault tests, 8 on trixie without).
     lanes=("default" "default@trixie check uninstall" "multi_controller venv")
 fi
 
