@@ -124,7 +124,7 @@ def haproxy_requests(host, since):
 
 def valet_get(host, path):
     """GET through haproxy as the Valet user; a read cut by the stop (502) is asked again."""
-    for _ in range(5):
+    for _attempt in range(5):
         status, body = valet_call(host, "GET", path)
         if status < 500:
             return status, body
