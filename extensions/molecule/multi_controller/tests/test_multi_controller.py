@@ -109,7 +109,7 @@ def test_heat_engine_loaded_the_resource_plugin(host, name):
 
 
 def infra_address(host):
-    """The infra container's address, as prepare.yml wrote it for group_vars/valet_mc.yml."""
+    """The infra container's own address (the one prepare.yml found with podman inspect)."""
     return host.check_output("hostname -I").split()[0]
 
 
