@@ -1,7 +1,8 @@
 """valet-api under gunicorn for tests and benchmarks: Cluster starts processes that serve app().
 
 app() is configured by the environment Cluster sets: VALET_TEST_CONNECTION (the database),
-VALET_TEST_CLOUD (JSON [[host, rack, {class: free}], ...]), VALET_TEST_DECISION_DELAY (seconds
+VALET_TEST_CLOUD (JSON [[host, rack, {class: free}], ...]), VALET_TEST_DECISION_RETRIES ([database]
+decision_retries, default 30), VALET_TEST_DECISION_DELAY (seconds
 every decision waits between reading the state and writing it: widens the race window the same
 for every variant), VALET_TEST_NO_CAS=1 (the compare-and-set off, to show the race it closes).
 noauth2: the token is 'user:project'.
@@ -35,7 +36,7 @@ def app():
         format="%(process)d %(name)s %(levelname)s %(message)s",
     )
     conf = make_conf(os.environ["VALET_TEST_CONNECTION"])
-    conf.set_override("decision_retries", 30, "database")
+    conf.set_override("decision_retries", int(os.environ.get("VALET_TEST_DECISION_RETRIES", "30")), "database")
     cloud = FakeCloud([engine.Host(name=n, rack=r, free=f) for n, r, f in json.loads(os.environ["VALET_TEST_CLOUD"])])
     delay = float(os.environ.get("VALET_TEST_DECISION_DELAY", "0"))
     if delay:
@@ -60,13 +61,14 @@ def _free_port():
 class Cluster:
     """valet-api processes on one database, each a gunicorn master with `workers` workers."""
 
-    def __init__(self, url, hosts, processes=2, workers=2, threads=1, cas=True, delay=0.0, tmp="/tmp"):
+    def __init__(self, url, hosts, processes=2, workers=2, threads=1, cas=True, delay=0.0, retries=30, tmp="/tmp"):
         env = dict(
             os.environ,
             PYTHONPATH=os.pathsep.join([os.path.join(REPO, "files", "valet_api"), HERE]),
             VALET_TEST_CONNECTION=url,
             VALET_TEST_CLOUD=json.dumps(hosts),
             VALET_TEST_DECISION_DELAY=str(delay),
+            VALET_TEST_DECISION_RETRIES=str(retries),
             VALET_TEST_NO_CAS="0" if cas else "1",
         )
         self.ports = [_free_port() for _i in range(processes)]

@@ -4,10 +4,13 @@ Every decision runs in one writer transaction that reads the hosts' generations 
 ends with a compare-and-set of the generation of every host it touched; another process
 that changed one of them first makes it roll back and run again, fresh (bounded retries,
 deadlocks included). Of two overlapping decisions on one host only one can commit.
+A retry first takes the host rows' write locks: decisions that lost the optimistic race
+take turns instead of racing again, so contention delays a plan but does not refuse it.
 """
 
 import collections
 import dataclasses
+import itertools
 import uuid as uuidlib
 
 from oslo_db import api as oslo_db_api
@@ -222,6 +225,7 @@ def engine_hosts(cloud_hosts, rows, all_placements, plan_id):
 
 def run_decision(database, attempt):
     """attempt(session, rows) -> (answer, {host: exclusive key it is left with}), CAS, retried."""
+    tries = itertools.count()
 
     @oslo_db_api.wrap_db_retry(
         max_retries=database.retries,
@@ -234,6 +238,8 @@ def run_decision(database, attempt):
     )
     def once():
         with database.writer() as session:
+            if next(tries):
+                db.lock_hosts(session)
             rows = db.host_rows(session)
             answer, touched = attempt(session, rows)
             for name in sorted(touched):
