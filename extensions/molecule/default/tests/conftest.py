@@ -50,9 +50,13 @@ def valet_call(host, method, path, body=None, token=True):
         "    j=b.decode(errors='replace')[:300]\n"
         "print(json.dumps([s, j]))\n"
     )
-    # base64 keeps the code away from the shell's quoting.
+    # base64 keeps the code away from the shell's quoting. The command carries the Valet user's
+    # password (encoded, not hidden), so a failure reports its exit code and stderr, never the command.
     encoded = base64.b64encode(code.encode()).decode()
-    return json.loads(host.check_output(f"echo {encoded} | base64 -d | python3"))
+    result = host.run(f"echo {encoded} | base64 -d | python3")
+    if result.rc != 0:
+        raise AssertionError(f"valet-api request {method} {path} failed, rc {result.rc}: {result.stderr}")
+    return json.loads(result.stdout)
 
 
 class Cloud:

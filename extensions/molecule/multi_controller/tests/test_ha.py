@@ -147,6 +147,9 @@ class Run:
 
     def __init__(self, host):
         self.host = host
+        # One Cloud for all threads: its first call (the fixture's, before the threads start) copies
+        # cloud_ctl.py; two threads must not write it at once.
+        self.cloud = Cloud(host)
         self.lock = threading.Lock()
         self.first_complete = threading.Event()
         self.start = threading.Barrier(len(THREADS))
@@ -188,8 +191,7 @@ def check_completion(host, name):
 
 
 def worker(run, tag):
-    host, cloud = run.host, Cloud(run.host)
-    cloud._ctl_copied = True  # the fixture copied cloud_ctl.py once (two threads must not write it at once)
+    host, cloud = run.host, run.cloud
     mine = []  # this thread's complete stacks, oldest first
     try:
         run.start.wait(timeout=120)
@@ -258,11 +260,9 @@ def ha(host):
         when = host.file(DONE_MARKER).content_string.strip()
         pytest.skip("run by this converge's first verify, at %s (%s)" % (when, DONE_MARKER))
     stopped = testinfra.get_host("podman://" + STOPPED)
-    cloud = Cloud(host)
-    cloud.put("cloud_ctl.py")
-    cloud._ctl_copied = True
-    cloud.put("placement_report.py")
     run = Run(host)
+    cloud = run.cloud
+    cloud.put("placement_report.py")
     run.template = "/tmp/ha-stack.yaml"
     data = (FILES / "ha-stack.yaml").read_text()
     host.check_output("printf %%s %s > %s", data, run.template)
