@@ -42,12 +42,34 @@ def _boot_under_fault(cloud, mode, name):
         elapsed = time.monotonic() - started
     finally:
         clear_fault(cloud, mode)
-    # uwsgi logs a request once it has answered it: after the resume, the ones that waited.
-    posts = [line for line in cloud.log_since(VALET_API_LOG, api_offset).splitlines() if "POST /v1/plans " in line]
+    posts = _plan_posts(cloud, api_offset, wait=mode == "paused")
     plan = cloud.plan(show["id"])
     delete_server(cloud, show["id"])
     sweep_plans(cloud)
     return show, elapsed, cloud.log_since(NOVA_LOG, offset), posts, plan
+
+
+def _plan_posts(cloud, offset, wait):
+    """The plan POSTs valet-api's log shows since offset.
+
+    uwsgi logs a request once it has answered it. A resumed valet-api answers the requests that
+    waited while it was paused, and may answer clear_fault's status check first: with wait, the
+    log is read until it shows one (30 s at most), then once more 2 s later, so that a resent
+    request, queued beside the first, is counted too.
+    """
+
+    def read():
+        return [line for line in cloud.log_since(VALET_API_LOG, offset).splitlines() if "POST /v1/plans " in line]
+
+    deadline = time.monotonic() + 30
+    posts = read()
+    while wait and not posts and time.monotonic() < deadline:
+        time.sleep(1)
+        posts = read()
+    if wait and posts:
+        time.sleep(2)
+        posts = read()
+    return posts
 
 
 def _one_call_per_request(verdict, elapsed, posts):
